@@ -1,0 +1,151 @@
+# rootcrypt: static binary, unit tests, integration tests.
+# `make deps` (root) installs Debian packages and builds static libcurl into
+# the cache; everything else finds it there.
+
+VERSION := 0.1.0
+CACHE ?= $(or $(ROOTCRYPT_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rootcrypt)
+CURL_PREFIX ?= $(CACHE)/curl
+CC ?= cc
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+CPPFLAGS := -D_GNU_SOURCE -DROOTCRYPT_VERSION='"$(VERSION)"' -Isrc -I$(CURL_PREFIX)/include
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 $(WARN) -pthread
+LIBS := $(CURL_PREFIX)/lib/libcurl.a -lmbedtls -lmbedx509 -lmbedcrypto -ljson-c -pthread
+
+SRCS := $(wildcard src/*.c)
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+TEST_SRCS := $(wildcard tests/unit/*.c)
+
+B := build
+ASAN := build-asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+all: rootcrypt
+
+$(B)/%.o: src/%.c $(wildcard src/*.h) | $(CURL_PREFIX)/lib/libcurl.a
+	@mkdir -p $(B)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/unit/%.o: tests/unit/%.c $(wildcard src/*.h tests/unit/*.h)
+	@mkdir -p $(B)/unit
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -c -o $@ $<
+
+# Objects, not an archive: main.c's weak subcommand references must pull
+# every cmd_*.o in.
+rootcrypt: $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/main.o
+	$(CC) -static $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/unit-tests: $(LIB_SRCS:src/%.c=$(B)/%.o) $(TEST_SRCS:tests/unit/%.c=$(B)/unit/%.o)
+	$(CC) -static $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(ASAN)/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(ASAN)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(ASAN)/unit/%.o: tests/unit/%.c $(wildcard src/*.h tests/unit/*.h)
+	@mkdir -p $(ASAN)/unit
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(ASAN)/unit-tests: $(LIB_SRCS:src/%.c=$(ASAN)/%.o) $(TEST_SRCS:tests/unit/%.c=$(ASAN)/unit/%.o)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
+$(ASAN)/rootcrypt: $(LIB_SRCS:src/%.c=$(ASAN)/%.o) $(ASAN)/main.o
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
+$(CURL_PREFIX)/lib/libcurl.a:
+	@echo "static libcurl missing in $(CURL_PREFIX): run 'make deps' (as root) first" >&2
+	@false
+
+deps:
+	sh tests/deps.sh
+
+unit: $(B)/unit-tests
+	$(B)/unit-tests
+
+# Unit tests, then every integration script, with one summary line.
+check: rootcrypt $(B)/unit-tests
+	sh tests/run-tests.sh $(B)/unit-tests ./rootcrypt
+
+check-asan: $(ASAN)/unit-tests $(ASAN)/rootcrypt
+	ASAN_OPTIONS=detect_leaks=1 sh tests/run-tests.sh $(ASAN)/unit-tests $(ASAN)/rootcrypt
+
+# What the README and CI run: install dependencies (idempotent, cached), then
+# every test suite.
+test: deps
+	$(MAKE) check
+	$(MAKE) qemu-test
+
+clean:
+	rm -rf $(B) $(ASAN) rootcrypt
+
+.PHONY: all deps unit check check-asan test clean
+
+# QEMU boot tests (as root; guest artefacts are built and cached on first use).
+qemu-test: rootcrypt
+	bash qemu/run-tests.sh
+.PHONY: qemu-test
+
+# The main job: a QEMU guest encrypts its root on first boot (key in the fake
+# Key Vault) and unlocks it on the second.
+demo: deps rootcrypt
+	bash qemu/demo.sh
+.PHONY: demo
+
+# Install into a root file system (DESTDIR=/path/to/chroot for image builds):
+# the binary, the shared hook library, and the parts for whichever initramfs
+# generator the target uses (both are installed; only one is active).
+PREFIX ?= /usr
+install: rootcrypt
+	install -D -m 0755 rootcrypt $(DESTDIR)$(PREFIX)/sbin/rootcrypt
+	set -e; for f in hook/*.sh; do [ -e "$$f" ] || continue; \
+		install -D -m 0644 "$$f" $(DESTDIR)$(PREFIX)/lib/rootcrypt/$$(basename "$$f"); done
+	set -e; for f in dracut-module/*/*; do [ -e "$$f" ] || continue; \
+		install -D -m 0755 "$$f" $(DESTDIR)$(PREFIX)/lib/dracut/modules.d/$${f#dracut-module/}; done
+	set -e; for f in initramfs-tools/*/* initramfs-tools/*/*/*; do [ -f "$$f" ] || continue; \
+		install -D -m 0755 "$$f" $(DESTDIR)$(PREFIX)/share/$$f; done
+.PHONY: install
+
+# libFuzzer targets for the key service parsers (tests/fuzz/fuzz_*.c), built
+# with clang from the pure source files only; each runs FUZZ_SECONDS.
+FUZZ_SECONDS ?= 20
+FUZZ_OUT ?= build-fuzz
+FUZZ_KEYSVC := imds_token kv_error kv_secret base64 config
+FUZZ_KEYSVC_SRCS := src/base64.c src/json_util.c src/imds_parse.c src/keyvault_parse.c \
+	src/config.c src/log.c src/secmem.c
+fuzz-keysvc:
+	@mkdir -p $(FUZZ_OUT)
+	@set -e; for f in $(FUZZ_KEYSVC); do \
+		clang -D_GNU_SOURCE -Isrc -std=c11 $(WARN) -g -O1 \
+			-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+			-o $(FUZZ_OUT)/fuzz_$$f tests/fuzz/fuzz_$$f.c $(FUZZ_KEYSVC_SRCS) -ljson-c; \
+		mkdir -p $(FUZZ_OUT)/corpus-$$f; \
+		$(FUZZ_OUT)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+			-artifact_prefix=$(FUZZ_OUT)/crash-$$f- $(FUZZ_OUT)/corpus-$$f \
+			tests/fuzz/seeds/$$f >$(FUZZ_OUT)/fuzz_$$f.log 2>&1 || \
+			{ tail -n 40 $(FUZZ_OUT)/fuzz_$$f.log; exit 1; }; \
+		echo "fuzz_$$f: $$(grep -o 'Done [0-9]* runs' $(FUZZ_OUT)/fuzz_$$f.log) in $(FUZZ_SECONDS) s, no finding"; \
+	done
+.PHONY: fuzz-keysvc
+
+# libFuzzer target for the LUKS2 header reader (tests/fuzz/luks2_fuzz.c),
+# same conventions as fuzz-keysvc: FUZZ_SECONDS, FUZZ_OUT, seeds in the repo.
+FUZZ_LUKS2_SRCS := $(wildcard src/luks2_*.c) src/crypto_hash_mbedtls.c src/crypto_mbedtls.c \
+	src/crypto_xts_mbedtls.c src/log.c src/secmem.c
+fuzz-luks2:
+	@mkdir -p $(FUZZ_OUT)/corpus-luks2
+	clang -D_GNU_SOURCE -Isrc -std=c11 $(WARN) -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $(FUZZ_OUT)/fuzz_luks2 tests/fuzz/luks2_fuzz.c $(FUZZ_LUKS2_SRCS) -lmbedcrypto -ljson-c
+	@$(FUZZ_OUT)/fuzz_luks2 -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=12288 \
+		-artifact_prefix=$(FUZZ_OUT)/crash-luks2- $(FUZZ_OUT)/corpus-luks2 \
+		tests/fuzz/seeds/luks2 >$(FUZZ_OUT)/fuzz_luks2.log 2>&1 || \
+		{ tail -n 40 $(FUZZ_OUT)/fuzz_luks2.log; exit 1; }
+	@echo "fuzz_luks2: $$(grep -o 'Done [0-9]* runs' $(FUZZ_OUT)/fuzz_luks2.log) in $(FUZZ_SECONDS) s, no finding"
+.PHONY: fuzz-luks2
+
+# Conversion throughput vs dd and cryptsetup reencrypt (not a test; see
+# tests/bench/bench.sh). BENCH_MB=2048 BENCH_DIR=/tmp by default.
+bench: rootcrypt
+	sh tests/bench/bench.sh $(or $(BENCH_MB),2048) $(or $(BENCH_DIR),/tmp)
+.PHONY: bench

@@ -1,0 +1,103 @@
+#!/bin/bash
+# Boot one test VM under TCG and wait for it to power off, time out, or be
+# power-cut. Serial console -> LOG; kernel and initramfs passed directly.
+# Usage: run.sh --kernel F --initrd F --disk IMG --log LOG --append CMDLINE
+#   [--timeout S (300)] [--mem MIB (512)] [--smp N (2)]
+#   [--fake DIR]           fake_azure.py state dir: forward 169.254.169.254:80 to
+#                          its IMDS and $VAULT_ADDR:443 to its vault (ports.json)
+#   [--throttle LIST]      e.g. bps-total=20971520,iops-total=500 (QEMU throttling.*)
+#   [--cut-on REGEX]       power cut as soon as the serial log matches REGEX
+#   [--cut-after S]        power cut S seconds after start
+#   [--cut-how qmp|kill]   qmp: QMP "quit" (default); kill: SIGKILL of QEMU
+# Exit: 0 guest powered off, 3 power cut done, 124 timeout, else QEMU failed.
+# Writes LOG.runner: what happened and when (seconds since start).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+timeout=300 mem=512 smp=2 fake= throttle= cut_on= cut_after= cut_how=qmp
+kernel= initrd= disk= log= append=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) kernel=$2 ;; --initrd) initrd=$2 ;; --disk) disk=$2 ;; --log) log=$2 ;;
+	--append) append=$2 ;; --timeout) timeout=$2 ;; --mem) mem=$2 ;; --smp) smp=$2 ;;
+	--fake) fake=$2 ;; --throttle) throttle=$2 ;; --cut-on) cut_on=$2 ;;
+	--cut-after) cut_after=$2 ;; --cut-how) cut_how=$2 ;;
+	*) die "run.sh: unknown option '$1'" ;;
+	esac
+	shift 2
+done
+for v in kernel initrd disk log; do [ -n "${!v}" ] || die "run.sh: --$v missing"; done
+
+net="user,id=n0,net=169.254.169.0/24"
+if [ -n "$fake" ]; then
+	ports=$(cat "$fake/ports.json")
+	imds=$(echo "$ports" | sed -n 's/.*"imds": *\([0-9]*\).*/\1/p')
+	vault=$(echo "$ports" | sed -n 's/.*"vault": *\([0-9]*\).*/\1/p')
+	[ -n "$imds" ] && [ -n "$vault" ] || die "no ports in $fake/ports.json"
+	# One busybox nc per guest connection, relaying to the fake on loopback.
+	net="$net,guestfwd=tcp:$IMDS_ADDR:80-cmd:busybox nc 127.0.0.1 $imds"
+	net="$net,guestfwd=tcp:$VAULT_ADDR:443-cmd:busybox nc 127.0.0.1 $vault"
+fi
+# cache=none (O_DIRECT, no host page cache in the path) with native AIO: the
+# guest sees a volatile write cache and issues its flushes as on a cloud disk,
+# and a completed guest write is in the image file at once, so a cut leaves
+# exactly the writes QEMU had completed: nothing is buffered in QEMU, nothing
+# "un-written" by it either (see qemu/README.md).
+drive="file=$disk,format=raw,if=none,id=d0,cache=none,aio=native"
+[ -n "$throttle" ] && drive="$drive,$(echo "$throttle" | sed 's/\([^,]*\)/throttling.\1/g')"
+
+run=$(mktemp -d)
+trap 'rm -rf "$run"' EXIT
+: >"$log"
+: >"$log.runner"
+qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp" -nodefaults -display none \
+	-no-reboot -kernel "$kernel" -initrd "$initrd" -append "$append" \
+	-chardev "file,id=s0,path=$log" -serial chardev:s0 \
+	-drive "$drive" -device virtio-blk-pci,drive=d0 \
+	-netdev "$net" -device virtio-net-pci,netdev=n0 \
+	-device virtio-rng-pci \
+	-qmp "unix:$run/qmp.sock,server=on,wait=off" 2>"$run/qemu.err" &
+pid=$!
+
+t0=$(date +%s%N)
+elapsed() { awk -v n="$(date +%s%N)" -v t="$t0" 'BEGIN { printf "%.3f", (n - t) / 1e9 }'; }
+note() { echo "$(elapsed) $*" >>"$log.runner"; }
+cut() {
+	note "power cut ($1, $cut_how)"
+	if [ "$cut_how" = kill ]; then
+		kill -KILL "$pid"
+	else
+		python3 - "$run/qmp.sock" <<'PY' || kill -KILL "$pid"
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.recv(4096)
+s.sendall(b'{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n')
+s.settimeout(5)
+try:
+    while s.recv(4096): pass
+except OSError: pass
+PY
+	fi
+	wait "$pid" 2>/dev/null || :
+	note "qemu gone"
+	exit 3
+}
+note "started qemu pid $pid"
+while kill -0 "$pid" 2>/dev/null; do
+	if [ -n "$cut_on" ] && grep -qE -- "$cut_on" "$log"; then cut "log matched '$cut_on'"; fi
+	if [ -n "$cut_after" ] && [ "$(($(date +%s%N) - t0))" -ge "$(echo "$cut_after" | awk '{printf "%.0f", $1 * 1e9}')" ]; then
+		cut "after ${cut_after}s"
+	fi
+	if [ "$(($(date +%s%N) - t0))" -ge $((timeout * 1000000000)) ]; then
+		note "timeout after ${timeout}s"
+		kill -KILL "$pid"; wait "$pid" 2>/dev/null || :
+		exit 124
+	fi
+	sleep 0.1
+done
+rc=0
+wait "$pid" || rc=$?
+note "qemu exited rc=$rc"
+[ $rc = 0 ] || sed 's/^/qemu: /' "$run/qemu.err" >&2
+exit $rc

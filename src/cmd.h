@@ -1,0 +1,10 @@
+/* Subcommand entry points: argv[0] is the subcommand name. Return 0 on
+ * success, a negative errno on failure (already reported), CMD_USAGE for a
+ * usage error (exit 2). */
+#pragma once
+#include <errno.h>
+
+#define CMD_USAGE 2
+
+int cmd_debug_http(int argc, char **argv);
+int cmd_debug_luks2(int argc, char **argv);

@@ -1,0 +1,328 @@
+/* `rootcrypt boot`: the initramfs entry point. Config file + rootcrypt.*
+ * kernel parameters name the root partition and the vault; then
+ *   plain      -> store a new passphrase in Key Vault (write-ahead, read
+ *                 back) -> convert -> unlock
+ *   encrypting -> fetch the passphrase the header's token names -> resume
+ *                 -> unlock
+ *   encrypted  -> fetch -> unlock
+ * On exit 0 /dev/mapper/NAME exists: the unlocked volume, or (when the key
+ * could not be stored and nothing was touched) a linear mapping of the
+ * plain partition so root=/dev/mapper/NAME still boots. Any other exit
+ * means the root must not be mounted: the hook stops the boot. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot_token.h"
+#include "bootdev.h"
+#include "bootpart.h"
+#include "bootprogress.h"
+#include "bootprompt.h"
+#include "bootstatus.h"
+#include "cmd.h"
+#include "config.h"
+#include "dm.h"
+#include "engine.h"
+#include "keystore.h"
+#include "log.h"
+#include "luks2.h"
+#include "secmem.h"
+#include "unlock.h"
+
+struct boot {
+	struct rootcrypt_config cfg;
+	struct kv_config kv;
+	struct engine_opts eo;
+	const char *status_dir;
+	const char *name;
+	char part[PATH_MAX];   /* the root partition node */
+	char disk[PATH_MAX];   /* its disk, when it is a partition */
+	int prompt_timeout_s;
+	int prompt_tries;
+	struct bootstatus st;
+};
+
+static void report(struct boot *b, enum bootstatus_state s, const char *error)
+{
+	b->st.state = s;
+	b->st.last_error = error;
+	bootstatus_write(b->status_dir, &b->st);
+}
+
+/* Engine options addressing the root partition: through its disk when it
+ * is a partition, so the shift layout may grow it into free space behind. */
+static void engine_target(struct boot *b)
+{
+	unsigned partno;
+
+	memset(&b->eo, 0, sizeof(b->eo));
+	if (bootdev_partition_of(b->part, b->disk, sizeof(b->disk), &partno) == 0) {
+		b->eo.target = b->disk;
+		b->eo.partition = partno;
+	} else {
+		b->eo.target = b->part;
+	}
+	b->eo.layout = b->cfg.layout && strcmp(b->cfg.layout, "detached") == 0
+			       ? ENGINE_LAYOUT_DETACHED
+			       : ENGINE_LAYOUT_SHIFT;
+	b->eo.header = b->cfg.header;
+	b->st.layout = engine_layout_name(b->eo.layout);
+}
+
+static int run_engine(struct boot *b, const char *pass, size_t len,
+		      const struct luks2_azure_token *tok)
+{
+	struct bootprogress bp = { .st = b->st, .status_dir = b->status_dir, .console = stderr };
+	FILE *f;
+	int r;
+
+	bp.st.state = BOOTSTATUS_IN_PROGRESS;
+	f = bootprogress_open(&bp);
+	if (!f)
+		return log_error(ENOMEM, "cannot set up progress reporting");
+	b->eo.passphrase = pass;
+	b->eo.passphrase_len = len;
+	b->eo.azure = tok;
+	b->eo.json = true;
+	b->eo.progress = f;
+	r = engine_convert(&b->eo);
+	fclose(f);
+	b->eo.progress = NULL;
+	b->eo.passphrase = NULL;
+	b->st.bytes_done = bp.st.bytes_done;
+	b->st.bytes_total = bp.st.bytes_total;
+	b->st.mb_per_s = bp.st.mb_per_s;
+	return r;
+}
+
+static int unlock(struct boot *b, const char *pass, size_t len)
+{
+	int r;
+
+	if (b->eo.partition) {
+		r = bootpart_sync_kernel(b->disk, b->part, b->eo.partition);
+		if (r < 0)
+			return r;
+	}
+	return unlock_open(b->part, b->cfg.header, b->name, pass, len);
+}
+
+/* Key could not be stored, disk untouched: boot the plain root. */
+static int boot_plain(struct boot *b, const char *why)
+{
+	int r;
+
+	log_warn("%s; \"%s\" stays unencrypted for this boot", why, b->part);
+	report(b, BOOTSTATUS_NOT_ENCRYPTED, why);
+	r = dm_create_linear(b->name, b->part);
+	return r < 0 ? r : 0;
+}
+
+static int first_boot(struct boot *b)
+{
+	struct luks2_azure_token tok = { 0 };
+	struct engine_status es;
+	struct kv_ref ref = { 0 };
+	char why[512];
+	char *pass = NULL;
+	int r;
+
+	report(b, BOOTSTATUS_NOT_ENCRYPTED, NULL);
+	log_info("storing a new key for \"%s\" in %s", b->part, b->kv.vault);
+	r = keystore_store_new(&b->kv, NULL, &pass, &ref);
+	if (r < 0) {
+		snprintf(why, sizeof(why), "key not stored in Key Vault (%s)", strerror(-r));
+		return boot_plain(b, why);
+	}
+	tok.vault_url = ref.vault_url;
+	tok.secret_name = ref.secret_name;
+	tok.secret_version = ref.secret_version;
+	tok.kek_id = ref.kek_id;
+	tok.kek_alg = ref.kek_alg;
+	log_info("key stored as %s/secrets/%s/%s; encrypting \"%s\"", ref.vault_url,
+		 ref.secret_name, ref.secret_version, b->part);
+	r = run_engine(b, pass, strlen(pass), &tok);
+	if (r < 0) {
+		/* Refused before touching the disk (e.g. no room for the header):
+		 * the plain root is intact and still the right thing to boot. */
+		if (engine_status(&b->eo, &es) == 0 && es.state == ENGINE_STATE_PLAIN) {
+			snprintf(why, sizeof(why), "encryption refused (%s)", strerror(-r));
+			r = boot_plain(b, why);
+		} else {
+			report(b, BOOTSTATUS_IN_PROGRESS, "encryption stopped with an error");
+		}
+		goto out;
+	}
+	r = unlock(b, pass, strlen(pass));
+	if (r == 0)
+		report(b, BOOTSTATUS_ENCRYPTED, NULL);
+	else
+		report(b, BOOTSTATUS_ENCRYPTED, "unlock failed");
+out:
+	secmem_free(pass);
+	kv_ref_free(&ref);
+	return r;
+}
+
+/* Passphrase for an existing (or half-done) volume: Key Vault through the
+ * token, else the console prompt after the bounded retries ran out. */
+static int get_passphrase(struct boot *b, bool from_console, char **pass, size_t *len)
+{
+	struct luks2_azure_token tok = { 0 };
+	struct kv_ref ref = { 0 };
+	struct kv_config kv = b->kv;
+	int r;
+
+	if (from_console)
+		return bootprompt_read("rootcrypt: Key Vault unreachable. Enter the recovery secret "
+				       "for the root volume: ",
+				       b->prompt_timeout_s, pass, len);
+	r = boot_azure_token(&b->eo, &tok);
+	if (r < 0)
+		return r;
+	ref.vault_url = tok.vault_url;
+	ref.secret_name = tok.secret_name;
+	ref.secret_version = tok.secret_version;
+	ref.kek_id = tok.kek_id;
+	ref.kek_alg = tok.kek_alg;
+	kv.vault = tok.vault_url; /* the token is authoritative */
+	r = keystore_fetch(&kv, &ref, pass, len);
+	luks2_azure_token_clear(&tok);
+	return r;
+}
+
+static int later_boot(struct boot *b, enum engine_state state)
+{
+	int r = -EIO;
+
+	/* Try Key Vault once (with its own bounded retries), then the console. */
+	for (int attempt = 0; attempt <= b->prompt_tries; attempt++) {
+		char *pass = NULL;
+		size_t len = 0;
+
+		r = get_passphrase(b, attempt > 0, &pass, &len);
+		if (r < 0) {
+			if (attempt == 0) {
+				report(b, state == ENGINE_STATE_ENCRYPTED ? BOOTSTATUS_ENCRYPTED
+									  : BOOTSTATUS_IN_PROGRESS,
+				       "key not fetched from Key Vault");
+				if (b->prompt_tries > 0)
+					continue;
+			}
+			break;
+		}
+		if (state == ENGINE_STATE_ENCRYPTING) {
+			log_info("resuming the encryption of \"%s\"", b->part);
+			r = run_engine(b, pass, len, NULL);
+		}
+		if (r == 0)
+			r = unlock(b, pass, len);
+		secmem_free(pass);
+		if (r == 0) {
+			report(b, BOOTSTATUS_ENCRYPTED, NULL);
+			return 0;
+		}
+		if (r != -EPERM)
+			break;
+		log_error(EPERM, "the %s does not open \"%s\"",
+			  attempt == 0 ? "secret from Key Vault" : "secret typed", b->part);
+		report(b, state == ENGINE_STATE_ENCRYPTED ? BOOTSTATUS_ENCRYPTED
+							  : BOOTSTATUS_IN_PROGRESS,
+		       "wrong passphrase");
+	}
+	return r;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "rootcrypt boot [--config F] [--cmdline F] [--status-dir D]\n"
+		   "               [--device-timeout S] [--prompt-timeout S] [--prompt-tries N]\n\n"
+		   "Initramfs entry point (called by the dracut module and the initramfs-tools\n"
+		   "script). Exit 0: /dev/mapper/NAME is ready to mount as root.\n");
+}
+
+int cmd_boot(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "cmdline", required_argument, NULL, 'k' },
+		{ "status-dir", required_argument, NULL, 's' },
+		{ "device-timeout", required_argument, NULL, 'd' },
+		{ "prompt-timeout", required_argument, NULL, 't' },
+		{ "prompt-tries", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *config_path = CONFIG_DEFAULT_PATH, *cmdline = "/proc/cmdline";
+	struct boot b = { .status_dir = "/run/rootcrypt", .prompt_timeout_s = 0,
+			  .prompt_tries = 3 };
+	int device_timeout = 120, c, r;
+	struct engine_status es;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config_path = optarg; break;
+		case 'k': cmdline = optarg; break;
+		case 's': b.status_dir = optarg; break;
+		case 'd': device_timeout = atoi(optarg); break;
+		case 't': b.prompt_timeout_s = atoi(optarg); break;
+		case 'n': b.prompt_tries = atoi(optarg); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return CMD_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return CMD_USAGE;
+	}
+	r = config_load(&b.cfg, config_path, cmdline);
+	if (r == 0)
+		r = config_validate(&b.cfg);
+	if (r < 0)
+		goto out;
+	if (!b.cfg.device || !b.cfg.vault) {
+		r = log_error(EINVAL, "no rootcrypt.device/rootcrypt.vault configured (in \"%s\" or "
+				      "on the kernel command line)", config_path);
+		goto out;
+	}
+	b.name = b.cfg.name ? b.cfg.name : "root";
+	/* Options given explicitly win over rootcrypt.prompt_timeout= etc. */
+	if (b.cfg.prompt_timeout_ms && b.prompt_timeout_s == 0)
+		b.prompt_timeout_s = (int)(b.cfg.prompt_timeout_ms / 1000);
+	if (b.cfg.device_timeout_ms && device_timeout == 120)
+		device_timeout = (int)(b.cfg.device_timeout_ms / 1000);
+	keystore_config_from(&b.kv, &b.cfg);
+
+	r = bootdev_wait(b.cfg.device, device_timeout * 1000, b.part, sizeof(b.part));
+	if (r < 0)
+		goto out;
+	b.st.device = b.part;
+	engine_target(&b);
+
+	r = engine_status(&b.eo, &es);
+	if (r < 0)
+		goto out;
+	log_info("\"%s\" is %s", b.part, engine_state_name(es.state));
+	b.st.bytes_done = es.done;
+	b.st.bytes_total = es.total;
+	switch (es.state) {
+	case ENGINE_STATE_PLAIN:
+		r = first_boot(&b);
+		break;
+	case ENGINE_STATE_ENCRYPTING:
+	case ENGINE_STATE_ENCRYPTED:
+		r = later_boot(&b, es.state);
+		break;
+	default:
+		r = log_error(EEXIST, "\"%s\" holds %s, not a rootcrypt volume: refusing to touch it",
+			      b.part, es.what ? es.what : "something else");
+		report(&b, BOOTSTATUS_NOT_ENCRYPTED, "foreign signature on the root partition");
+	}
+out:
+	config_free(&b.cfg);
+	return r;
+}

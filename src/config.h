@@ -1,0 +1,53 @@
+/* rootcrypt configuration: /etc/rootcrypt.conf ("key = value" lines, '#'
+ * comments) and `rootcrypt.KEY=VALUE` on the kernel command line, which
+ * overrides the file. Parsing is pure (text in, struct out) and fuzzed;
+ * config_load() adds the file reads. */
+#pragma once
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/rootcrypt.conf"
+
+struct rootcrypt_config {
+	char *device;      /* root partition to convert, e.g. /dev/sda1 or UUID=... */
+	char *vault;       /* https://NAME.vault.azure.net */
+	char *secret;      /* Key Vault secret name (NULL: derived from vmId) */
+	char *kek;         /* key-encryption key URL https://.../keys/NAME[/VERSION] */
+	char *kek_alg;     /* RSA-OAEP-256 (default) or RSA-OAEP */
+	char *layout;      /* shift | detached */
+	char *name;        /* device-mapper name, e.g. root */
+	char *header;      /* detached header file */
+	char *client_id;   /* user-assigned identity selectors (at most one) */
+	char *object_id;
+	char *msi_res_id;
+	char *imds;        /* IMDS base URL override (tests): http://HOST:PORT */
+	char *ca_file;     /* CA bundle for the vault */
+	char *resolve;     /* HOST:PORT:ADDR for the vault (tests) */
+	long retry_timeout_ms; /* retry_timeout= in seconds; 0 = default */
+	long prompt_timeout_ms; /* prompt_timeout=: recovery prompt wait; 0 = forever */
+	long device_timeout_ms; /* device_timeout=: wait for the root device; 0 = 120 s */
+};
+
+/* Sets one key (without the "rootcrypt." prefix). Returns 0, -ENOENT for
+ * an unknown key, -EINVAL for a bad value; prints nothing. */
+int config_set(struct rootcrypt_config *c, const char *key, const char *value);
+
+/* Parses a configuration file's text. Errors are one line naming
+ * origin:LINE; returns 0 or -EINVAL (unknown key or bad value: a typo in
+ * the file that decides whether a disk is encrypted must not pass). */
+int config_parse_file_text(struct rootcrypt_config *c, const char *text, size_t len,
+			   const char *origin);
+
+/* Applies the rootcrypt.* parameters of a kernel command line (quotes as
+ * the kernel parses them, everything after " -- " belongs to init).
+ * Unknown rootcrypt.* keys and bad values are warned about and ignored, so
+ * a typo cannot stop a boot. Returns 0 or -ENOMEM. */
+int config_parse_cmdline(struct rootcrypt_config *c, const char *cmdline);
+
+/* Reads file_path (a missing file is not an error) then cmdline_path
+ * (e.g. /proc/cmdline; NULL = skip). Returns 0 or a negative errno. */
+int config_load(struct rootcrypt_config *c, const char *file_path, const char *cmdline_path);
+
+/* Checks cross-field rules (one identity selector at most). */
+int config_validate(const struct rootcrypt_config *c);
+
+void config_free(struct rootcrypt_config *c);

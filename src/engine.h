@@ -1,0 +1,66 @@
+/* In-place conversion of a plain partition, disk or image file to LUKS2,
+ * resumable after a power cut at any instant (argument in src/ENGINE.md).
+ * Called by `rootcrypt encrypt` (passphrase from a key file) and by
+ * `rootcrypt boot` (passphrase from Key Vault, plus its token). */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "blkdev.h"
+#include "engine_hdr.h"
+#include "engine_plan.h"
+
+#define ENGINE_DATA_OFF_DEFAULT (16ull << 20)	/* H, like cryptsetup's default */
+/* T: the in-progress header (first half) and the saved head (second half)
+ * at the end of the device. */
+#define ENGINE_TAIL_SIZE (2ull << 20)
+/* Shift: the first bytes (every file system/RAID/LVM signature blkid looks
+ * for, btrfs's at 64 KiB included) are saved in the tail and zeroed on disk
+ * while converting, so nothing mounts a half-moved file system. */
+#define ENGINE_HEAD_HIDE (128ull << 10)
+#define ENGINE_UNIT_DEFAULT (4ull << 20)	/* one I/O */
+#define ENGINE_GROUP_DEFAULT (16ull << 20)	/* detached: bytes per digest record */
+#define ENGINE_MIN_SIZE (1ull << 20)		/* smaller targets are refused */
+
+struct engine_opts {
+	const char *target;		/* block device or image file */
+	unsigned partition;		/* N: partition N of target (GPT/MBR), 0 = target itself */
+	enum engine_layout layout;	/* 0 = shift */
+	const char *header;		/* detached: header file */
+	const char *passphrase;		/* keyslot passphrase (not NUL-terminated) */
+	size_t passphrase_len;
+	/* Key Vault reference to store in the header (rootcrypt boot), or NULL;
+	 * its keyslots mask is filled in by the engine. */
+	const struct luks2_azure_token *azure;
+	uint32_t sector_size;		/* encryption sector; 0 = 4096 when possible, else 512 */
+	bool json;			/* progress as JSON objects */
+	FILE *progress;			/* NULL = stderr */
+	/* Tuning (0 = default); tests use small values to get many crash points. */
+	uint64_t data_off, unit, group;
+	unsigned threads;
+	/* Tests: already open devices instead of paths (target = whole disk
+	 * when partition is set). Not closed by the engine. */
+	struct blkdev *dev, *hdr_dev;
+};
+
+/* 0 when the target is fully converted (also when it already was). */
+int engine_convert(const struct engine_opts *o);
+
+enum engine_state {
+	ENGINE_STATE_PLAIN,
+	ENGINE_STATE_ENCRYPTING,
+	ENGINE_STATE_ENCRYPTED,
+	ENGINE_STATE_FOREIGN,		/* LUKS or another signature not ours */
+};
+
+struct engine_status {
+	enum engine_state state;
+	struct engine_hdr_info info;	/* ENCRYPTING/ENCRYPTED */
+	uint64_t done, total;		/* bytes of plaintext converted / to convert */
+	const char *what;		/* FOREIGN: what was found */
+};
+
+int engine_status(const struct engine_opts *o, struct engine_status *ret);
+const char *engine_state_name(enum engine_state s);
+const char *engine_layout_name(enum engine_layout l);

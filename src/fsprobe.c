@@ -1,0 +1,145 @@
+/* ext4/XFS size probing and foreign-signature detection. Offsets from the
+ * on-disk formats: ext4 superblock at 1024 (magic 0xEF53 at +0x38), XFS
+ * superblock at 0 ("XFSB", big endian). */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsprobe.h"
+#include "log.h"
+
+static uint32_t le32_at(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return le32toh(v);
+}
+
+static uint16_t le16_at(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return le16toh(v);
+}
+
+static uint32_t be32_at(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return be32toh(v);
+}
+
+static uint64_t be64_at(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return be64toh(v);
+}
+
+int fsprobe_parse(const uint8_t *head, size_t len, struct fsprobe_fs *ret)
+{
+	if (len >= 2048 && le16_at(head + 1024 + 0x38) == 0xEF53) {
+		const uint8_t *sb = head + 1024;
+		uint32_t log_bs = le32_at(sb + 0x18);
+		uint64_t blocks = le32_at(sb + 0x04);
+
+		if (log_bs > 6)
+			return -EINVAL;
+		if (le32_at(sb + 0x60) & 0x80) /* INCOMPAT_64BIT */
+			blocks |= (uint64_t)le32_at(sb + 0x150) << 32;
+		ret->type = "ext4";
+		ret->block_size = 1024u << log_bs;
+		ret->size = blocks * ret->block_size;
+		return blocks ? 1 : -EINVAL;
+	}
+	if (len >= 16 && memcmp(head, "XFSB", 4) == 0) {
+		uint32_t bs = be32_at(head + 4);
+		uint64_t dblocks = be64_at(head + 8);
+
+		if (bs < 512 || bs > 65536 || (bs & (bs - 1)) || !dblocks ||
+		    dblocks > UINT64_MAX / bs)
+			return -EINVAL;
+		ret->type = "xfs";
+		ret->block_size = bs;
+		ret->size = dblocks * bs;
+		return 1;
+	}
+	return 0;
+}
+
+const char *fsprobe_signature(const uint8_t *head, size_t len)
+{
+	static const uint8_t luks[6] = { 'L', 'U', 'K', 'S', 0xba, 0xbe };
+	static const uint8_t luks2_2nd[6] = { 'S', 'K', 'U', 'L', 0xba, 0xbe };
+
+	if (len >= 6 && memcmp(head, luks, 6) == 0)
+		return "LUKS";
+	if (len >= 4096 + 6 && memcmp(head + 4096, luks2_2nd, 6) == 0)
+		return "LUKS";
+	if (len >= 512 + 32 && memcmp(head + 512, "LABELONE", 8) == 0 &&
+	    memcmp(head + 512 + 24, "LVM2 001", 8) == 0)
+		return "LVM2 physical volume";
+	/* md 1.1 at 0, 1.2 at 4096 (little-endian magic a92b4efc) */
+	if (len >= 4 && le32_at(head) == 0xa92b4efc)
+		return "md RAID member";
+	if (len >= 4096 + 4 && le32_at(head + 4096) == 0xa92b4efc)
+		return "md RAID member";
+	if (len >= 4096 && (memcmp(head + 4086, "SWAPSPACE2", 10) == 0 ||
+			    memcmp(head + 4086, "SWAP-SPACE", 10) == 0))
+		return "swap";
+	if (len >= 4096 + 40 && memcmp(head + 4096 + 24,
+				       "\xc6\x85\x73\xf6\x4e\x1a\x45\xca\x82\x65\xf5\x7f\x48\xba\x6d\x81",
+				       16) == 0)
+		return "bcache";
+	return NULL;
+}
+
+const char *fsprobe_tail_signature(const uint8_t *blk, uint64_t blk_off, uint64_t dev_size)
+{
+	(void)dev_size;
+	(void)blk_off;
+	if (le32_at(blk) == 0xa92b4efc)
+		return "md RAID member";
+	return NULL;
+}
+
+int fsprobe_read(struct blkdev *d, struct fsprobe_fs *ret, const char **ret_sig)
+{
+	uint8_t *buf = blkdev_alloc(FSPROBE_HEAD);
+	uint64_t spots[2];
+	int r;
+
+	*ret_sig = NULL;
+	if (!buf)
+		return log_error(ENOMEM, "out of memory");
+	if (d->size < FSPROBE_HEAD) {
+		free(buf);
+		return 0;
+	}
+	r = blkdev_read(d, buf, FSPROBE_HEAD, 0);
+	if (r < 0)
+		goto out;
+	*ret_sig = fsprobe_signature(buf, FSPROBE_HEAD);
+	r = fsprobe_parse(buf, FSPROBE_HEAD, ret);
+	if (r < 0) {
+		r = log_error(EINVAL, "'%s' has a corrupt %s superblock", d->name,
+			      memcmp(buf, "XFSB", 4) == 0 ? "XFS" : "ext4");
+		goto out;
+	}
+	/* md 0.90 (64 KiB aligned, last 64 KiB) and 1.0 (8 KiB from the end). */
+	spots[0] = d->size >= 65536 ? (d->size & ~65535ull) - 65536 : 0;
+	spots[1] = d->size >= 8192 ? (d->size - 8192) & ~4095ull : 0;
+	for (int i = 0; i < 2 && !*ret_sig; i++) {
+		if (!spots[i] || blkdev_read(d, buf, 4096, spots[i]) < 0)
+			continue;
+		*ret_sig = fsprobe_tail_signature(buf, spots[i], d->size);
+	}
+out:
+	free(buf);
+	return r;
+}

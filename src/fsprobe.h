@@ -1,0 +1,29 @@
+/* Just enough of ext4 and XFS superblocks to know where a file system ends,
+ * and the signatures of things rootcrypt must not overwrite. Pure parsers
+ * over a buffer of the first FSPROBE_HEAD bytes, plus one reader. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blkdev.h"
+
+#define FSPROBE_HEAD 8192u
+
+struct fsprobe_fs {
+	const char *type;	/* "ext4" (ext2/3/4) or "xfs" */
+	uint32_t block_size;
+	uint64_t size;		/* bytes the file system uses from offset 0 */
+};
+
+/* 1 and *ret filled when a known file system is found, 0 when not,
+ * -EINVAL for a superblock with impossible values. */
+int fsprobe_parse(const uint8_t *head, size_t len, struct fsprobe_fs *ret);
+/* Name of a non-file-system signature that must stop us (LUKS, LVM2 PV,
+ * md RAID, swap, bcache) found in head, or NULL. */
+const char *fsprobe_signature(const uint8_t *head, size_t len);
+/* md 0.90/1.0 keep their superblock near the end of the device. */
+const char *fsprobe_tail_signature(const uint8_t *blk, uint64_t blk_off, uint64_t dev_size);
+
+/* Reads the head (and md's tail spots) of d. Returns 1/0 like fsprobe_parse;
+ * *ret_sig is set to a blocking signature name or NULL. */
+int fsprobe_read(struct blkdev *d, struct fsprobe_fs *ret, const char **ret_sig);

@@ -1,0 +1,479 @@
+#include "keystore.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base64.h"
+#include "crypto.h"
+#include "imds.h"
+#include "keyvault.h"
+#include "log.h"
+#include "luks2.h"
+#include "secmem.h"
+
+struct ks_ctx {
+	struct imds_client imds;
+	struct kv_client kv;
+};
+
+void keystore_config_from(struct kv_config *cfg, const struct rootcrypt_config *c)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->vault = c->vault;
+	cfg->secret = c->secret;
+	cfg->kek = c->kek;
+	cfg->kek_alg = c->kek_alg;
+	cfg->client_id = c->client_id;
+	cfg->object_id = c->object_id;
+	cfg->msi_res_id = c->msi_res_id;
+	cfg->imds = c->imds;
+	cfg->ca_file = c->ca_file;
+	cfg->resolve = c->resolve;
+	cfg->retry_timeout_ms = c->retry_timeout_ms;
+}
+
+static void ctx_init(struct ks_ctx *x, const struct kv_config *cfg)
+{
+	struct retry_policy p = { .budget_ms = cfg->retry_timeout_ms, .base_ms = cfg->retry_base_ms };
+
+	memset(x, 0, sizeof(*x));
+	x->imds.endpoint = cfg->imds;
+	x->imds.client_id = cfg->client_id;
+	x->imds.object_id = cfg->object_id;
+	x->imds.msi_res_id = cfg->msi_res_id;
+	x->imds.retry = p;
+	x->imds.request_timeout_ms = cfg->request_timeout_ms;
+	x->kv.ca_file = cfg->ca_file;
+	x->kv.resolve = cfg->resolve;
+	x->kv.imds = &x->imds;
+	x->kv.retry = p;
+	x->kv.request_timeout_ms = cfg->request_timeout_ms;
+}
+
+static void ctx_done(struct ks_ctx *x)
+{
+	imds_client_done(&x->imds);
+}
+
+void kv_ref_free(struct kv_ref *ref)
+{
+	free(ref->vault_url);
+	free(ref->secret_name);
+	free(ref->secret_version);
+	free(ref->kek_id);
+	free(ref->kek_alg);
+	memset(ref, 0, sizeof(*ref));
+}
+
+static int dup_or_null(const char *s, char **ret)
+{
+	*ret = s ? strdup(s) : NULL;
+	return s && !*ret ? -ENOMEM : 0;
+}
+
+int kv_ref_from_token(struct kv_ref *ref, const struct luks2_azure_token *t)
+{
+	struct kv_ref r = { 0 };
+
+	if (dup_or_null(t->vault_url, &r.vault_url) < 0 ||
+	    dup_or_null(t->secret_name, &r.secret_name) < 0 ||
+	    dup_or_null(t->secret_version, &r.secret_version) < 0 ||
+	    dup_or_null(t->kek_id, &r.kek_id) < 0 || dup_or_null(t->kek_alg, &r.kek_alg) < 0) {
+		kv_ref_free(&r);
+		return log_error(ENOMEM, "out of memory");
+	}
+	*ref = r;
+	return 0;
+}
+
+void kv_ref_to_token(const struct kv_ref *ref, struct luks2_azure_token *t)
+{
+	t->vault_url = ref->vault_url;
+	t->secret_name = ref->secret_name;
+	t->secret_version = ref->secret_version;
+	t->kek_id = ref->kek_id;
+	t->kek_alg = ref->kek_alg;
+}
+
+static bool const_equal(const void *a, size_t la, const void *b, size_t lb)
+{
+	const unsigned char *x = a, *y = b;
+	unsigned char d = la != lb;
+
+	for (size_t i = 0; i < la && i < lb; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}
+
+/* Strips trailing slashes so "https://v.vault.azure.net/" and the bare
+ * form give the same URLs and token records. */
+static char *vault_base(const char *url)
+{
+	size_t n = strlen(url);
+
+	while (n > 8 && url[n - 1] == '/')
+		n--;
+	return strndup(url, n);
+}
+
+/* Secret name: configured, or derived from the VM's id so that every VM
+ * made from one image stores under its own name. */
+static int secret_name(struct ks_ctx *x, const char *configured, const char *vm_id, char **ret)
+{
+	if (configured) {
+		if (!kv_name_valid(configured))
+			return log_error(EINVAL, "invalid secret name '%s' (letters, digits, '-', "
+					 "1-127)", configured);
+		*ret = strdup(configured);
+	} else {
+		char *id = NULL, *name = NULL;
+		int r;
+
+		if (!vm_id) {
+			r = imds_get_instance(&x->imds, &id, &name);
+			if (r < 0)
+				return log_error(r, "no secret name configured and no vmId to derive "
+						 "one from");
+			free(name);
+			vm_id = id;
+		}
+		if (asprintf(ret, "rootcrypt-%s", vm_id) < 0)
+			*ret = NULL;
+		free(id);
+		if (*ret && !kv_name_valid(*ret)) {
+			r = log_error(EINVAL, "secret name '%s' derived from the vmId is not a valid "
+				      "Key Vault name", *ret);
+			free(*ret);
+			return r;
+		}
+	}
+	return *ret ? 0 : log_error(ENOMEM, "out of memory");
+}
+
+static int store(struct ks_ctx *x, const struct kv_config *cfg, const char *volume_uuid,
+		 const void *pass, size_t len, struct kv_ref *ret_ref)
+{
+	const char *alg = cfg->kek_alg ? cfg->kek_alg : KEYSTORE_DEFAULT_ALG;
+	char *vm_id = NULL, *machine = NULL, *name = NULL, *wrapped = NULL, *kid = NULL;
+	char *value = NULL, *version = NULL, *vault = NULL, host[256] = "";
+	struct kv_secret back = { 0 };
+	unsigned char *unwrapped = NULL;
+	size_t ulen;
+	int r;
+
+	if (!cfg->vault)
+		return log_error(EINVAL, "no vault configured (vault = https://NAME.vault.azure.net)");
+	r = kv_vault_check(cfg->vault);
+	if (r < 0)
+		return r;
+	vault = vault_base(cfg->vault);
+	if (!vault)
+		return log_error(ENOMEM, "out of memory");
+	/* Tags only: without instance metadata the secret is still useful,
+	 * unless its very name needs the vmId. */
+	r = imds_get_instance(&x->imds, &vm_id, &machine);
+	if (r < 0) {
+		if (!cfg->secret)
+			goto out;
+		log_warn("storing without vmId/machine name tags");
+		if (gethostname(host, sizeof(host) - 1) == 0)
+			machine = strdup(host);
+	}
+	r = secret_name(x, cfg->secret, vm_id, &name);
+	if (r < 0)
+		goto out;
+	if (cfg->kek) {
+		r = kv_key_wrap(&x->kv, cfg->kek, alg, pass, len, &wrapped, &kid);
+		if (r < 0)
+			goto out;
+		value = secmem_alloc(strlen(wrapped) + 1);
+		if (value)
+			strcpy(value, wrapped);
+	} else {
+		value = secmem_alloc(base64_encoded_len(len, false) + 1);
+		if (value)
+			base64_encode(pass, len, value, false);
+	}
+	if (!value) {
+		r = log_error(ENOMEM, "out of memory");
+		goto out;
+	}
+	const struct kv_tag tags[] = {
+		{ "MachineName", machine },
+		{ "VmId", vm_id },
+		{ KV_TAG_VOLUME_UUID, volume_uuid },
+		{ KV_TAG_KEK_URL, kid },
+		{ KV_TAG_KEK_ALG, kid ? alg : NULL },
+		{ "CreatedBy", "rootcrypt" },
+	};
+	r = kv_secret_set(&x->kv, vault, name, value, kid ? KEYSTORE_CT_WRAPPED : KEYSTORE_CT_PLAIN,
+			  tags, sizeof(tags) / sizeof(tags[0]), &version);
+	if (r < 0)
+		goto out;
+
+	/* Write-ahead: only what reads back equal counts as stored. */
+	r = kv_secret_get(&x->kv, vault, name, version, &back);
+	if (r < 0) {
+		log_error(r, "secret '%s' version %s was stored but could not be read back", name,
+			  version);
+		goto out;
+	}
+	if (!const_equal(back.value, strlen(back.value), value, strlen(value)) ||
+	    !back.content_type ||
+	    strcmp(back.content_type, kid ? KEYSTORE_CT_WRAPPED : KEYSTORE_CT_PLAIN) != 0) {
+		r = log_error(EIO, "secret '%s' version %s reads back different from what was "
+			      "stored", name, version);
+		goto out;
+	}
+	if (kid) {
+		r = kv_key_unwrap(&x->kv, kid, alg, back.value, &unwrapped, &ulen);
+		if (r < 0) {
+			log_error(r, "secret '%s' version %s was stored but '%s' cannot unwrap it",
+				  name, version, kid);
+			goto out;
+		}
+		if (!const_equal(unwrapped, ulen, pass, len)) {
+			r = log_error(EIO, "secret '%s' version %s: unwrapping with '%s' does not give "
+				      "the passphrase back", name, version, kid);
+			goto out;
+		}
+	}
+	ret_ref->vault_url = vault;
+	ret_ref->secret_name = name;
+	ret_ref->secret_version = version;
+	ret_ref->kek_id = kid;
+	ret_ref->kek_alg = kid ? strdup(alg) : NULL;
+	vault = name = version = kid = NULL;
+	if (ret_ref->kek_id && !ret_ref->kek_alg) {
+		kv_ref_free(ret_ref);
+		r = log_error(ENOMEM, "out of memory");
+		goto out;
+	}
+	log_debug("stored secret '%s' version %s%s%s", ret_ref->secret_name,
+		  ret_ref->secret_version, ret_ref->kek_id ? " wrapped with " : "",
+		  ret_ref->kek_id ? ret_ref->kek_id : "");
+	r = 0;
+out:
+	kv_secret_free(&back);
+	secmem_free(unwrapped);
+	secmem_free(value);
+	free(wrapped);
+	free(vm_id);
+	free(machine);
+	free(name);
+	free(kid);
+	free(version);
+	free(vault);
+	return r;
+}
+
+int keystore_store(const struct kv_config *cfg, const char *volume_uuid, const void *passphrase,
+		   size_t len, struct kv_ref *ret_ref)
+{
+	struct ks_ctx x;
+	int r;
+
+	if (len == 0)
+		return log_error(EINVAL, "refusing to store an empty passphrase");
+	if (len > 8192)
+		return log_error(EINVAL, "passphrase of %zu bytes is too long (at most 8192)", len);
+	ctx_init(&x, cfg);
+	r = store(&x, cfg, volume_uuid, passphrase, len, ret_ref);
+	ctx_done(&x);
+	return r;
+}
+
+int keystore_store_new(const struct kv_config *cfg, const char *volume_uuid,
+		       char **ret_passphrase_secmem, struct kv_ref *ret_ref)
+{
+	unsigned char raw[KEYSTORE_PASSPHRASE_BYTES];
+	char *text;
+	int r;
+
+	text = secmem_alloc(base64_encoded_len(sizeof(raw), true) + 1);
+	if (!text)
+		return log_error(ENOMEM, "out of memory");
+	r = crypto_random(raw, sizeof(raw));
+	if (r < 0) {
+		secmem_free(text);
+		return log_error_errno(r, "cannot get random bytes");
+	}
+	/* Text, so that it can also be typed at the recovery prompt. */
+	base64_encode(raw, sizeof(raw), text, true);
+	secmem_wipe(raw, sizeof(raw));
+	r = keystore_store(cfg, volume_uuid, text, strlen(text), ret_ref);
+	if (r < 0) {
+		secmem_free(text);
+		return r;
+	}
+	*ret_passphrase_secmem = text;
+	return 0;
+}
+
+static bool key_has_version(const char *key_url)
+{
+	struct kv_url u = { 0 };
+	bool v = kv_url_parse(key_url, &u) == 0 && u.version;
+
+	kv_url_free(&u);
+	return v;
+}
+
+static bool same_key(const char *a, const char *b)
+{
+	struct kv_url ua = { 0 }, ub = { 0 };
+	bool same = kv_url_parse(a, &ua) == 0 && kv_url_parse(b, &ub) == 0 && ua.name && ub.name &&
+		    strcmp(ua.host, ub.host) == 0 && strcmp(ua.name, ub.name) == 0;
+
+	kv_url_free(&ua);
+	kv_url_free(&ub);
+	return same;
+}
+
+static int fetch(struct ks_ctx *x, const struct kv_config *cfg, const struct kv_ref *ref,
+		 char **ret, size_t *ret_len, struct kv_secret *ret_secret)
+{
+	const char *vault = ref->vault_url ? ref->vault_url : cfg->vault;
+	const char *kek, *alg;
+	struct kv_secret s = { 0 };
+	char *name = NULL, *out = NULL;
+	unsigned char *plain = NULL;
+	bool wrapped;
+	size_t n;
+	int r;
+
+	if (!vault)
+		return log_error(EINVAL, "no vault configured (vault = https://NAME.vault.azure.net)");
+	r = kv_vault_check(vault);
+	if (r < 0)
+		return r;
+	r = secret_name(x, ref->secret_name ? ref->secret_name : cfg->secret, NULL, &name);
+	if (r < 0)
+		return r;
+	r = kv_secret_get(&x->kv, vault, name, ref->secret_version, &s);
+	if (r < 0)
+		goto out;
+	kek = ref->kek_id ? ref->kek_id : s.kek_url;
+	if (ref->kek_id && s.kek_url && !key_has_version(ref->kek_id)) {
+		/* A configured KEK without version: the secret's tag says which
+		 * version wrapped it; it must be the same key. */
+		if (!same_key(ref->kek_id, s.kek_url)) {
+			r = log_error(EINVAL, "secret '%s' version %s is wrapped with '%s', not with "
+				      "'%s'", name, s.version, s.kek_url, ref->kek_id);
+			goto out;
+		}
+		kek = s.kek_url;
+	}
+	alg = ref->kek_alg ? ref->kek_alg : s.kek_alg ? s.kek_alg : KEYSTORE_DEFAULT_ALG;
+	wrapped = s.content_type && strcmp(s.content_type, KEYSTORE_CT_WRAPPED) == 0;
+	if (s.content_type && !wrapped && strcmp(s.content_type, KEYSTORE_CT_PLAIN) != 0) {
+		r = log_error(EINVAL, "secret '%s' version %s has content type '%s', not '%s' or "
+			      "'%s'", name, s.version, s.content_type, KEYSTORE_CT_PLAIN,
+			      KEYSTORE_CT_WRAPPED);
+		goto out;
+	}
+	if (!s.content_type)
+		wrapped = kek != NULL;
+	if (wrapped && !kek) {
+		r = log_error(EINVAL, "secret '%s' version %s is wrapped but names no key "
+			      "(tag %s); give --kek", name, s.version, KV_TAG_KEK_URL);
+		goto out;
+	}
+	if (!wrapped && ref->kek_id) {
+		r = log_error(EINVAL, "secret '%s' version %s is not wrapped, but the key reference "
+			      "says '%s' wraps it", name, s.version, ref->kek_id);
+		goto out;
+	}
+	if (wrapped) {
+		r = kv_key_unwrap(&x->kv, kek, alg, s.value, &plain, &n);
+		if (r < 0)
+			goto out;
+		out = (char *)plain;
+		plain = NULL;
+	} else {
+		size_t len = strlen(s.value);
+
+		out = secmem_alloc(base64_decoded_max(len) + 1);
+		if (!out) {
+			r = log_error(ENOMEM, "out of memory");
+			goto out;
+		}
+		if (base64_decode(s.value, len, out, &n, false) < 0) {
+			r = log_error(EBADMSG, "secret '%s' version %s is not base64 text", name,
+				      s.version);
+			goto out;
+		}
+		out[n] = '\0';
+	}
+	if (n == 0) {
+		r = log_error(EBADMSG, "secret '%s' version %s holds an empty passphrase", name,
+			      s.version);
+		goto out;
+	}
+	*ret = out;
+	*ret_len = n;
+	out = NULL;
+	if (ret_secret) {
+		*ret_secret = s;
+		memset(&s, 0, sizeof(s));
+	}
+	r = 0;
+out:
+	secmem_free(out);
+	secmem_free(plain);
+	kv_secret_free(&s);
+	free(name);
+	return r;
+}
+
+int keystore_fetch(const struct kv_config *cfg, const struct kv_ref *ref,
+		   char **ret_passphrase_secmem, size_t *ret_len)
+{
+	struct ks_ctx x;
+	int r;
+
+	ctx_init(&x, cfg);
+	r = fetch(&x, cfg, ref, ret_passphrase_secmem, ret_len, NULL);
+	ctx_done(&x);
+	return r;
+}
+
+int keystore_rewrap(const struct kv_config *cfg, const struct kv_ref *ref, const char *new_kek,
+		    const char *new_alg, struct kv_ref *ret_ref)
+{
+	struct kv_secret old = { 0 };
+	struct kv_config c2 = *cfg;
+	char *pass = NULL, *name = NULL;
+	struct ks_ctx x;
+	size_t len;
+	int r;
+
+	if (!new_kek)
+		return log_error(EINVAL, "rewrap needs the new key (--kek KEY-URL)");
+	ctx_init(&x, cfg);
+	r = fetch(&x, cfg, ref, &pass, &len, &old);
+	if (r < 0)
+		goto out;
+	/* Same vault and secret name, new wrapping; tags carried over. */
+	c2.vault = ref->vault_url ? ref->vault_url : cfg->vault;
+	name = strdup(old.id && strstr(old.id, "/secrets/") ? strstr(old.id, "/secrets/") + 9 : "");
+	if (!name) {
+		r = log_error(ENOMEM, "out of memory");
+		goto out;
+	}
+	if (strchr(name, '/'))
+		*strchr(name, '/') = '\0';
+	c2.secret = name;
+	c2.kek = new_kek;
+	c2.kek_alg = new_alg;
+	r = store(&x, &c2, old.volume_uuid, pass, len, ret_ref);
+out:
+	secmem_free(pass);
+	kv_secret_free(&old);
+	free(name);
+	ctx_done(&x);
+	return r;
+}

@@ -1,0 +1,89 @@
+/* The write-ahead key store: everything `rootcrypt boot` and `rootcrypt key`
+ * need from Key Vault, in three calls.
+ *
+ *   keystore_store_new()  creates a random keyslot passphrase, stores it
+ *                         (wrapped with the KEK when one is configured) as a
+ *                         new secret version with tags, reads that version
+ *                         back and compares it (and unwraps it again) —
+ *                         only then returns 0. The caller may touch the
+ *                         disk only after 0 (DESIGN.md, write-ahead rule).
+ *   keystore_fetch()      reverses it from a kv_ref (the LUKS2 token).
+ *   keystore_rewrap()     stores the same passphrase wrapped with another
+ *                         KEK (or key version) as a new secret version.
+ *
+ * Stored value: standard base64 of the passphrase bytes (contentType
+ * "BEK"), or base64url of wrapkey's output (contentType "Wrapped BEK"),
+ * Azure Disk Encryption's conventions. Tags: MachineName, VmId, VolumeUUID,
+ * DiskEncryptionKeyEncryptionKeyURL, DiskEncryptionKeyEncryptionAlgorithm,
+ * CreatedBy=rootcrypt. Passphrases live in secmem only; the caller frees
+ * them with secmem_free(). Every failure prints one line and returns a
+ * negative errno. */
+#pragma once
+#include <stddef.h>
+
+#include "config.h"
+
+#define KEYSTORE_PASSPHRASE_BYTES 32   /* random bytes; text is their base64url (43 chars) */
+#define KEYSTORE_DEFAULT_ALG "RSA-OAEP-256"
+#define KEYSTORE_CT_PLAIN "BEK"
+#define KEYSTORE_CT_WRAPPED "Wrapped BEK"
+
+struct kv_config {
+	const char *vault;        /* https://NAME.vault.azure.net (required) */
+	const char *secret;       /* secret name; NULL = "rootcrypt-<vmId>" */
+	const char *kek;          /* key URL, with or without version; NULL = no wrap */
+	const char *kek_alg;      /* NULL = RSA-OAEP-256; or RSA-OAEP */
+	const char *client_id;    /* user-assigned identity (at most one) */
+	const char *object_id;
+	const char *msi_res_id;
+	const char *imds;         /* IMDS base URL; NULL = http://169.254.169.254 */
+	const char *ca_file;      /* CA bundle for the vault */
+	const char *resolve;      /* HOST:PORT:ADDR for the vault (tests) */
+	long retry_timeout_ms;    /* budget per operation; 0 = 90 s */
+	long retry_base_ms;       /* first backoff; 0 = 500 ms */
+	long request_timeout_ms;  /* one HTTP request; 0 = 10 s IMDS / 30 s vault */
+};
+
+/* Where a passphrase lives: the fields the LUKS2 azure-keyvault token
+ * records. Strings are malloc'ed; kek_id/kek_alg NULL = stored unwrapped. */
+struct kv_ref {
+	char *vault_url;       /* "https://NAME.vault.azure.net" (as configured, with port) */
+	char *secret_name;
+	char *secret_version;  /* 32 hex digits as Key Vault assigns */
+	char *kek_id;          /* full key id with version, or NULL */
+	char *kek_alg;         /* "RSA-OAEP-256" | "RSA-OAEP", or NULL */
+};
+
+/* Points cfg's fields at c's (no copies; c must outlive cfg). */
+void keystore_config_from(struct kv_config *cfg, const struct rootcrypt_config *c);
+
+/* New random passphrase (NUL-terminated text, secmem) stored write-ahead.
+ * volume_uuid goes into a tag (may be NULL). */
+int keystore_store_new(const struct kv_config *cfg, const char *volume_uuid,
+		       char **ret_passphrase_secmem, struct kv_ref *ret_ref);
+
+/* Same with a given passphrase (len bytes, any content). */
+int keystore_store(const struct kv_config *cfg, const char *volume_uuid,
+		   const void *passphrase, size_t len, struct kv_ref *ret_ref);
+
+/* Passphrase for ref (secmem, *ret_len bytes, NUL-terminated too). A ref
+ * without secret_version reads the latest; without kek_id it follows the
+ * secret's contentType and KEK tags. */
+int keystore_fetch(const struct kv_config *cfg, const struct kv_ref *ref,
+		   char **ret_passphrase_secmem, size_t *ret_len);
+
+/* Re-stores ref's passphrase wrapped with new_kek (NULL alg = default) as a
+ * new version of the same secret (store + read-back as above); *ret_ref
+ * names it. The old version stays in the vault until the caller has
+ * switched the volume's token over. */
+int keystore_rewrap(const struct kv_config *cfg, const struct kv_ref *ref, const char *new_kek,
+		    const char *new_alg, struct kv_ref *ret_ref);
+
+void kv_ref_free(struct kv_ref *ref);
+
+/* The LUKS2 azure-keyvault token carries exactly a kv_ref (same field
+ * names). from: copies (free with kv_ref_free); to: borrows ref's strings
+ * into t (do not clear t; keyslots left as they were). */
+struct luks2_azure_token;
+int kv_ref_from_token(struct kv_ref *ref, const struct luks2_azure_token *t);
+void kv_ref_to_token(const struct kv_ref *ref, struct luks2_azure_token *t);

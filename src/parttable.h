@@ -1,0 +1,27 @@
+/* GPT (both copies, CRC32) and MBR: find partition N of a disk image or
+ * disk, and grow it into free space directly after it, crash-safely. The
+ * parsers and the grow planner are pure over in-memory sectors. */
+#pragma once
+#include <stdint.h>
+
+#include "blkdev.h"
+
+enum parttable_kind { PARTTABLE_MBR = 1, PARTTABLE_GPT };
+
+struct parttable_part {
+	enum parttable_kind kind;
+	uint32_t sector_size;	/* LBA size of the table */
+	unsigned number;	/* 1-based */
+	uint64_t start;		/* bytes */
+	uint64_t size;		/* bytes */
+	uint64_t max_size;	/* bytes it may grow to: next partition or end of usable area */
+};
+
+uint32_t parttable_crc32(const void *buf, size_t len);
+
+/* Finds partition number (1-based) on disk d. One error line on failure. */
+int parttable_find(struct blkdev *d, unsigned number, struct parttable_part *ret);
+/* Grows the partition so it is new_size bytes long (<= max_size), in an
+ * order that leaves a valid table after a power cut at any point: GPT backup
+ * entries+header, flush, then primary entries+header, flush; MBR one sector. */
+int parttable_grow(struct blkdev *d, const struct parttable_part *p, uint64_t new_size);

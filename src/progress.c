@@ -1,0 +1,61 @@
+/* Progress reporting. The format is fixed by the design: one human line or
+ * one JSON object per update, so boot diagnostics can show or parse it. */
+#include <inttypes.h>
+#include <time.h>
+
+#include "progress.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int progress_format(char *buf, size_t size, bool json, const char *what, uint64_t total,
+		    uint64_t done_at_start, uint64_t done, double elapsed)
+{
+	double pct = total ? 100.0 * (double)done / (double)total : 100.0;
+	double moved = (double)(done >= done_at_start ? done - done_at_start : 0);
+	double rate = elapsed > 0 ? moved / elapsed : 0; /* bytes/s */
+	double gib = 1024.0 * 1024.0 * 1024.0;
+	long long eta = rate > 0 ? (long long)((double)(total - done) / rate + 0.5) : -1;
+
+	if (json)
+		return snprintf(buf, size,
+				"{\"state\":\"%s\",\"percent\":%.1f,\"bytes_done\":%" PRIu64
+				",\"bytes_total\":%" PRIu64 ",\"mb_per_s\":%.1f,\"eta_s\":%lld}",
+				what, pct, done, total, rate / 1e6, eta);
+	if (eta < 0)
+		return snprintf(buf, size, "%s %5.1f%% %.2f/%.2f GiB, %.1f MB/s, ETA --:--:--",
+				what, pct, (double)done / gib, (double)total / gib, rate / 1e6);
+	return snprintf(buf, size, "%s %5.1f%% %.2f/%.2f GiB, %.1f MB/s, ETA %lld:%02lld:%02lld",
+			what, pct, (double)done / gib, (double)total / gib, rate / 1e6, eta / 3600,
+			eta / 60 % 60, eta % 60);
+}
+
+void progress_init(struct progress *p, FILE *out, bool json, const char *what, uint64_t total,
+		   uint64_t done)
+{
+	p->out = out;
+	p->json = json;
+	p->what = what;
+	p->total = total;
+	p->done_at_start = done;
+	p->start = p->last = now_s();
+}
+
+void progress_update(struct progress *p, uint64_t done, bool force)
+{
+	double t = now_s();
+	char line[256];
+
+	if (!p->out || (!force && t - p->last < PROGRESS_INTERVAL_S))
+		return;
+	p->last = t;
+	progress_format(line, sizeof(line), p->json, p->what, p->total, p->done_at_start, done,
+			t - p->start);
+	fprintf(p->out, p->json ? "%s\n" : "rootcrypt: %s\n", line);
+	fflush(p->out);
+}

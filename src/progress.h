@@ -1,0 +1,29 @@
+/* Progress lines for long conversions: percent, GiB done/total, MB/s, ETA,
+ * at least every PROGRESS_INTERVAL_S seconds, on stderr (the console in the
+ * initramfs); with json one object per line. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PROGRESS_INTERVAL_S 5.0
+
+struct progress {
+	FILE *out;
+	bool json;
+	const char *what;	/* "encrypting" */
+	uint64_t total;
+	uint64_t done_at_start;	/* resumed runs: rate counts this run only */
+	double start, last;	/* monotonic seconds */
+};
+
+void progress_init(struct progress *p, FILE *out, bool json, const char *what, uint64_t total,
+		   uint64_t done);
+/* Prints when the interval has passed (or force); cheap otherwise. */
+void progress_update(struct progress *p, uint64_t done, bool force);
+
+/* Pure: formats one update for done bytes after elapsed seconds (rate over
+ * done - done_at_start). Returns the length written (truncated like snprintf). */
+int progress_format(char *buf, size_t size, bool json, const char *what, uint64_t total,
+		    uint64_t done_at_start, uint64_t done, double elapsed);

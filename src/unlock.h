@@ -1,0 +1,18 @@
+/* Final unlock: hands the keyslot passphrase to the initramfs's stock
+ * cryptsetup on a pipe (never argv or environment), which creates
+ * /dev/mapper/NAME. Using stock cryptsetup keeps the dm-crypt table
+ * (cipher, offsets, sector size, large IVs) exactly as cryptsetup derives
+ * it from the LUKS2 header, so what boots is what any rescue system opens. */
+#pragma once
+#include <stddef.h>
+
+/* Path of cryptsetup: $ROOTCRYPT_CRYPTSETUP, else the first of /sbin,
+ * /usr/sbin, /bin, /usr/bin that exists. NULL when none. */
+const char *unlock_cryptsetup_path(void);
+
+/* target: LUKS2 device (or data device when header != NULL). Returns 0 when
+ * /dev/mapper/NAME exists afterwards, -EPERM for a wrong passphrase,
+ * -EEXIST when NAME is already active, -ENOENT without cryptsetup, -EIO
+ * otherwise; one line logged. */
+int unlock_open(const char *target, const char *header, const char *name, const void *pass,
+		size_t pass_len);

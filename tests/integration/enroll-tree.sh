@@ -1,0 +1,43 @@
+#!/bin/sh
+# `rootcrypt enroll --root TREE` on an image-like tree: writes the config,
+# calls the tree's initramfs generator inside a chroot, edits GRUB's
+# defaults keeping foreign parameters, and --undo reverts both.
+set -eu
+[ "$(id -u)" = 0 ] || { echo "needs root for chroot"; exit 77; }
+bb=$(command -v busybox) || { echo "busybox missing"; exit 77; }
+file -L "$bb" | grep -q "statically linked" || { echo "busybox not static"; exit 77; }
+
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT INT TERM
+mkdir -p "$t/bin" "$t/etc/default" "$t/usr/sbin" "$t/usr/share/initramfs-tools/hooks" "$t/tmp"
+cp "$bb" "$t/bin/busybox"
+ln -s busybox "$t/bin/sh"
+# The generator records that it ran, in the chroot (so /log is inside the tree).
+printf '#!/bin/sh\necho "update-initramfs $*" >>/log\n' >"$t/usr/sbin/update-initramfs"
+chmod +x "$t/usr/sbin/update-initramfs"
+: >"$t/usr/share/initramfs-tools/hooks/rootcrypt"
+printf 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX="console=ttyS0 root=UUID=1234 quiet"\n' >"$t/etc/default/grub"
+
+"$ROOTCRYPT" enroll --root "$t" --device PARTUUID=abcd --vault https://v1.vault.azure.net \
+	--kek https://v1.vault.azure.net/keys/kek/1 >"$t/out"
+grep -qx 'device = PARTUUID=abcd' "$t/etc/rootcrypt.conf"
+grep -qx 'vault = https://v1.vault.azure.net' "$t/etc/rootcrypt.conf"
+grep -qx 'kek_alg = RSA-OAEP-256' "$t/etc/rootcrypt.conf"
+[ "$(stat -c %a "$t/etc/rootcrypt.conf")" = 600 ]
+grep -qx 'update-initramfs -u -k all' "$t/log"
+grep -qx 'GRUB_CMDLINE_LINUX="console=ttyS0 quiet root=/dev/mapper/root rootcrypt.name=root rd.neednet=1 ip=dhcp"' \
+	"$t/etc/default/grub" || { cat "$t/etc/default/grub"; exit 1; }
+grep -q "^#rootcrypt-saved: GRUB_CMDLINE_LINUX=\"console=ttyS0 root=UUID=1234 quiet\"" "$t/etc/default/grub"
+grep -q 'Undo before that boot: rootcrypt enroll --undo --root' "$t/out"
+
+"$ROOTCRYPT" enroll --root "$t" --undo >/dev/null
+[ ! -e "$t/etc/rootcrypt.conf" ]
+grep -qx 'GRUB_CMDLINE_LINUX="console=ttyS0 root=UUID=1234 quiet"' "$t/etc/default/grub"
+if grep -q rootcrypt-saved "$t/etc/default/grub"; then echo "saved line left behind"; exit 1; fi
+[ "$(grep -c update-initramfs "$t/log")" = 2 ]
+
+# Bad layout is a usage error and writes nothing.
+rc=0
+"$ROOTCRYPT" enroll --root "$t" --device /dev/x --vault https://v.vault.azure.net \
+	--layout weird 2>/dev/null || rc=$?
+[ "$rc" = 2 ] && [ ! -e "$t/etc/rootcrypt.conf" ]

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Runs the C unit tests and every tests/integration/*.sh script.
+# Usage: run-tests.sh UNIT_TEST_BINARY ROOTCRYPT_BINARY [SCRIPT_FILTER]
+# Scripts get ROOTCRYPT (absolute path) in the environment; exit 0 = pass,
+# 77 = skipped (not counted), anything else = fail. Last line: N passed, N failed.
+set -u
+unit=$1
+ROOTCRYPT=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+export ROOTCRYPT
+filter=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
+passed=0 failed=0 skipped=0
+
+out=$("$unit" 2>&1)
+printf '%s\n' "$out" | sed -n '/^FAIL/p;/:[0-9]*: CHECK failed/p'
+summary=$(printf '%s\n' "$out" | tail -n1)
+up=$(printf '%s\n' "$summary" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+uf=$(printf '%s\n' "$summary" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+if [ -z "$up" ]; then
+	echo "FAIL unit tests (no summary; crashed?)"
+	printf '%s\n' "$out" | tail -n 20
+	failed=$((failed + 1))
+else
+	echo "unit: $summary"
+	passed=$((passed + up)) failed=$((failed + uf))
+fi
+
+for t in "$here"/integration/*.sh; do
+	[ -e "$t" ] || continue
+	name=$(basename "$t" .sh)
+	case $name in *"$filter"*) ;; *) continue ;; esac
+	log=$(mktemp)
+	start=$(date +%s)
+	sh "$t" >"$log" 2>&1
+	rc=$?
+	secs=$(($(date +%s) - start))
+	case $rc in
+	0) echo "ok   $name (${secs}s)"; passed=$((passed + 1)) ;;
+	77) echo "skip $name: $(tail -n1 "$log")"; skipped=$((skipped + 1)) ;;
+	*) echo "FAIL $name (exit $rc, ${secs}s)"; sed 's/^/    /' "$log" | tail -n 40
+	   failed=$((failed + 1)) ;;
+	esac
+	rm -f "$log"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,113 @@
+#include <errno.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "enroll.h"
+#include "test.h"
+
+TEST(config_file_keys_comments_quotes)
+{
+	const char *text =
+		"# rootcrypt\n"
+		"\n"
+		"device = PARTUUID=1234-5678\n"
+		"  vault=https://v.vault.azure.net  \r\n"
+		"secret = \"my-secret\"\n"
+		"kek = https://v.vault.azure.net/keys/kek/abc\n"
+		"kek_alg = RSA-OAEP\n"
+		"layout = detached\n"
+		"header = /boot/root.luks\n"
+		"client_id = 11111111-2222-3333-4444-555555555555\n"
+		"retry_timeout = 120\n"
+		"\t# indented comment\n"
+		"name = root";
+	struct rootcrypt_config c = { 0 };
+
+	CHECK_EQ_INT(config_parse_file_text(&c, text, strlen(text), "test"), 0);
+	CHECK_EQ_STR(c.device, "PARTUUID=1234-5678");
+	CHECK_EQ_STR(c.vault, "https://v.vault.azure.net");
+	CHECK_EQ_STR(c.secret, "my-secret");
+	CHECK_EQ_STR(c.kek, "https://v.vault.azure.net/keys/kek/abc");
+	CHECK_EQ_STR(c.kek_alg, "RSA-OAEP");
+	CHECK_EQ_STR(c.layout, "detached");
+	CHECK_EQ_STR(c.header, "/boot/root.luks");
+	CHECK_EQ_STR(c.client_id, "11111111-2222-3333-4444-555555555555");
+	CHECK_EQ_STR(c.name, "root");
+	CHECK_EQ_INT(c.retry_timeout_ms, 120000);
+	CHECK_EQ_INT(config_validate(&c), 0);
+	config_free(&c);
+}
+
+TEST(config_file_errors_are_fatal)
+{
+	const char *bad[] = {
+		"vualt = https://v.vault.azure.net\n",   /* typo */
+		"vault\n",
+		"= x\n",
+		"layout = sideways\n",
+		"kek_alg = RSA1_5\n",
+		"vault = http://v.vault.azure.net\n",
+		"retry_timeout = 0\n",
+		"retry_timeout = 5s\n",
+		"secret = has space\n",
+		"resolve = host:443\n",
+		"device =\n",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct rootcrypt_config c = { 0 };
+
+		CHECK_EQ_INT(config_parse_file_text(&c, bad[i], strlen(bad[i]), "test"), -EINVAL);
+		config_free(&c);
+	}
+}
+
+TEST(config_cmdline_overrides_and_quotes)
+{
+	const char *file = "vault = https://a.vault.azure.net\nsecret = s1\nname = root\n";
+	const char *cmd = "BOOT_IMAGE=/vmlinuz root=/dev/mapper/root ro rootcrypt.secret=s2 "
+			  "\"rootcrypt.device=/dev/disk/by-label/my root\" rootcrypt.header=\"/boot/a b\" "
+			  "rootcrypt.imds=http://127.0.0.1:8080 rootcrypt.unknown=1 rootcrypt.layout=bad "
+			  "rootcrypt.name rootcrypt.object_id=o1 -- rootcrypt.name=after\n";
+	struct rootcrypt_config c = { 0 };
+
+	CHECK_EQ_INT(config_parse_file_text(&c, file, strlen(file), "f"), 0);
+	CHECK_EQ_INT(config_parse_cmdline(&c, cmd), 0);
+	CHECK_EQ_STR(c.vault, "https://a.vault.azure.net");
+	CHECK_EQ_STR(c.secret, "s2");
+	CHECK_EQ_STR(c.device, "/dev/disk/by-label/my root");
+	CHECK_EQ_STR(c.header, "/boot/a b");
+	CHECK_EQ_STR(c.imds, "http://127.0.0.1:8080");
+	CHECK_EQ_STR(c.object_id, "o1");
+	CHECK_EQ_STR(c.name, "root");          /* nothing after "--" */
+	CHECK(c.layout == NULL);               /* bad value ignored */
+	config_free(&c);
+}
+
+TEST(config_one_identity_selector)
+{
+	struct rootcrypt_config c = { 0 };
+
+	CHECK_EQ_INT(config_parse_cmdline(&c, "rootcrypt.client_id=a rootcrypt.msi_res_id=b"), 0);
+	CHECK_EQ_INT(config_validate(&c), -EINVAL);
+	config_free(&c);
+}
+
+TEST(config_reads_what_enroll_writes)
+{
+	struct enroll_opts o = { .device = "PARTUUID=abcd", .vault = "https://v.vault.azure.net",
+				 .secret = "", .kek = "https://v.vault.azure.net/keys/kek",
+				 .layout = "shift", .client_id = "cid" };
+	struct rootcrypt_config c = { 0 };
+	char *text = enroll_config_text(&o);
+
+	CHECK(text != NULL);
+	CHECK_EQ_INT(config_parse_file_text(&c, text, strlen(text), "enroll"), 0);
+	free(text);
+	CHECK_EQ_STR(c.device, "PARTUUID=abcd");
+	CHECK_EQ_STR(c.kek_alg, "RSA-OAEP-256");
+	CHECK_EQ_STR(c.layout, "shift");
+	CHECK_EQ_STR(c.name, "root");
+	CHECK(c.secret == NULL);
+	config_free(&c);
+}

@@ -1,0 +1,134 @@
+/* Chunk planning, the shift commit rule and resume decisions. */
+#include "engine_plan.h"
+#include "progress.h"
+#include "test.h"
+
+/* Walks a shift plan from its start and checks it covers [0, start) exactly
+ * once, backward, in units of at most U, boundaries aligned. */
+TEST(engine_plan_shift_covers_backward)
+{
+	static const uint64_t starts[] = { 1 << 20, (1 << 20) + 4096, 4096, 7 * 4096, 0, 512 * 3 };
+
+	for (unsigned k = 0; k < sizeof(starts) / sizeof(starts[0]); k++) {
+		struct engine_plan pl = { .layout = ENGINE_LAYOUT_SHIFT, .plain_len = 1 << 21,
+					  .data_off = 1 << 16, .unit = 1 << 14, .start = starts[k] };
+		uint64_t n = engine_plan_units(&pl), expect_hi = pl.start;
+
+		for (uint64_t i = 0; i < n; i++) {
+			struct engine_unit u;
+
+			engine_plan_unit(&pl, i, &u);
+			CHECK_EQ_INT(u.src + u.len, expect_hi);
+			CHECK(u.len > 0 && u.len <= pl.unit);
+			CHECK_EQ_INT(u.src % pl.unit, 0);
+			CHECK_EQ_INT(u.dst, u.src + pl.data_off);
+			CHECK_EQ_INT(u.plain_off, u.src);
+			expect_hi = u.src;
+		}
+		CHECK_EQ_INT(expect_hi, 0);
+	}
+}
+
+TEST(engine_plan_detached_covers_forward)
+{
+	static const uint64_t starts[] = { 0, 4096, 1 << 14, (1 << 21) - 512, 1 << 21 };
+
+	for (unsigned k = 0; k < sizeof(starts) / sizeof(starts[0]); k++) {
+		struct engine_plan pl = { .layout = ENGINE_LAYOUT_DETACHED,
+					  .plain_len = (1 << 21) - 1024, .unit = 1 << 14,
+					  .start = starts[k] };
+		uint64_t n = engine_plan_units(&pl), expect_lo = pl.start;
+
+		if (pl.start >= pl.plain_len) {
+			CHECK_EQ_INT(n, 0);
+			continue;
+		}
+		for (uint64_t i = 0; i < n; i++) {
+			struct engine_unit u;
+
+			engine_plan_unit(&pl, i, &u);
+			CHECK_EQ_INT(u.src, expect_lo);
+			CHECK_EQ_INT(u.dst, u.src);
+			CHECK(u.len > 0 && u.len <= pl.unit);
+			expect_lo = u.src + u.len;
+		}
+		CHECK_EQ_INT(expect_lo, pl.plain_len);
+	}
+}
+
+/* Simulates the writer: the mark on disk is never more than H above a
+ * destination being written, and commits happen once per H bytes. */
+TEST(engine_plan_shift_commit_rule_bounds_lag)
+{
+	const uint64_t H = 1 << 16, U = 1 << 14;
+	struct engine_plan pl = { .layout = ENGINE_LAYOUT_SHIFT, .plain_len = 1 << 20,
+				  .data_off = H, .unit = U, .start = 1 << 20 };
+	uint64_t mark = pl.start, commits = 0, n = engine_plan_units(&pl);
+
+	for (uint64_t i = 0; i < n; i++) {
+		struct engine_unit u;
+
+		engine_plan_unit(&pl, i, &u);
+		if (engine_shift_need_commit(mark, u.src, H)) {
+			mark = u.src + u.len; /* everything above this unit is written */
+			commits++;
+		}
+		/* the destination never reaches below the mark's region... */
+		CHECK(u.dst >= mark);
+		/* ...and never overwrites unconsumed source */
+		CHECK(u.dst >= u.src + u.len || u.dst + u.len <= u.src || H >= u.len);
+	}
+	CHECK_EQ_INT(commits, (1 << 20) / H - 1);
+	CHECK(!engine_shift_need_commit(H, 0, H));
+	CHECK(engine_shift_need_commit(H + 1, 0, H));
+}
+
+TEST(engine_plan_capacity)
+{
+	CHECK_EQ_INT(engine_tail_offset(100 << 20, 1 << 20), 99 << 20);
+	CHECK_EQ_INT(engine_shift_capacity(100 << 20, 16 << 20, 1 << 20), 83 << 20);
+	CHECK_EQ_INT(engine_shift_capacity(17 << 20, 16 << 20, 1 << 20), 0);
+	CHECK_EQ_INT(engine_shift_capacity(1 << 20, 16 << 20, 1 << 20), 0);
+	CHECK_EQ_INT(engine_shift_capacity((100 << 20) + 512, 16 << 20, 1 << 20), 83 << 20);
+}
+
+TEST(engine_plan_decisions)
+{
+	struct engine_found f = { 0 };
+
+	CHECK_EQ_INT(engine_decide(ENGINE_LAYOUT_SHIFT, &f), ENGINE_START);
+	f.other_signature = true;
+	CHECK_EQ_INT(engine_decide(ENGINE_LAYOUT_SHIFT, &f), ENGINE_REFUSE_SIGNATURE);
+	CHECK_EQ_INT(engine_decide(ENGINE_LAYOUT_DETACHED, &f), ENGINE_REFUSE_SIGNATURE);
+	f = (struct engine_found){ .tail_luks = true };
+	CHECK_EQ_INT(engine_decide(ENGINE_LAYOUT_SHIFT, &f), ENGINE_RESUME);
+	f.tail_done = true;
+	CHECK_EQ_INT(engine_decide(ENGINE_LAYOUT_SHIFT, &f), ENGINE_FINISH);
+	f = (struct engine_found){ .head_luks = true, .head_ours = true };
+	CHECK_EQ_INT(engine_decide(ENGINE_LAYOUT_SHIFT, &f), ENGINE_DONE);
+	f.tail_luks = true;
+	f.head_same_uuid = true;
+	CHECK_EQ_INT(engine_decide(ENGINE_LAYOUT_SHIFT, &f), ENGINE_CLEANUP);
+	f.head_same_uuid = false;
+	CHECK_EQ_INT(engine_decide(ENGINE_LAYOUT_SHIFT, &f), ENGINE_REFUSE_LUKS);
+	f = (struct engine_found){ .head_luks = true };
+	CHECK_EQ_INT(engine_decide(ENGINE_LAYOUT_SHIFT, &f), ENGINE_REFUSE_LUKS);
+	CHECK_EQ_INT(engine_decide(ENGINE_LAYOUT_DETACHED, &f), ENGINE_REFUSE_LUKS);
+	f.head_ours = true;
+	CHECK_EQ_INT(engine_decide(ENGINE_LAYOUT_DETACHED, &f), ENGINE_DONE);
+	f.head_requirement = true;
+	CHECK_EQ_INT(engine_decide(ENGINE_LAYOUT_DETACHED, &f), ENGINE_RESUME);
+}
+
+TEST(progress_format_line_and_json)
+{
+	char buf[256];
+
+	progress_format(buf, sizeof(buf), false, "encrypting", 2ull << 30, 0, 1ull << 30, 2.0);
+	CHECK_EQ_STR(buf, "encrypting  50.0% 1.00/2.00 GiB, 536.9 MB/s, ETA 0:00:02");
+	progress_format(buf, sizeof(buf), true, "encrypting", 1000, 500, 750, 1.0);
+	CHECK_EQ_STR(buf, "{\"state\":\"encrypting\",\"percent\":75.0,\"bytes_done\":750,"
+			  "\"bytes_total\":1000,\"mb_per_s\":0.0,\"eta_s\":1}");
+	progress_format(buf, sizeof(buf), false, "encrypting", 1000, 0, 0, 0);
+	CHECK(strstr(buf, "ETA --:--:--") != NULL);
+}

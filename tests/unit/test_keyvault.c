@@ -1,0 +1,187 @@
+#include <errno.h>
+#include <stdlib.h>
+
+#include "keystore.h"
+#include "keyvault.h"
+#include "luks2.h"
+#include "secmem.h"
+#include "test.h"
+
+TEST(keyvault_url_clouds_and_hsm)
+{
+	struct kv_url u;
+
+	CHECK_EQ_INT(kv_url_parse("https://MyVault.vault.azure.net", &u), 0);
+	CHECK_EQ_STR(u.host, "myvault.vault.azure.net");
+	CHECK_EQ_STR(u.resource, "https://vault.azure.net");
+	CHECK(!u.managed_hsm && !u.collection);
+	kv_url_free(&u);
+	CHECK_EQ_INT(kv_url_parse("https://v.vault.azure.cn/", &u), 0);
+	CHECK_EQ_STR(u.resource, "https://vault.azure.cn");
+	kv_url_free(&u);
+	CHECK_EQ_INT(kv_url_parse("https://v.vault.usgovcloudapi.net", &u), 0);
+	CHECK_EQ_STR(u.resource, "https://vault.usgovcloudapi.net");
+	kv_url_free(&u);
+	CHECK_EQ_INT(kv_url_parse("https://h.managedhsm.azure.net/keys/k1/0123abcd", &u), 0);
+	CHECK(u.managed_hsm);
+	CHECK_EQ_STR(u.resource, "https://managedhsm.azure.net");
+	CHECK_EQ_STR(u.collection, "keys");
+	CHECK_EQ_STR(u.name, "k1");
+	CHECK_EQ_STR(u.version, "0123abcd");
+	kv_url_free(&u);
+	CHECK_EQ_INT(kv_url_parse("HTTPS://T.Vault.Azure.NET:8443/secrets/s-1", &u), 0);
+	CHECK_EQ_STR(u.base, "https://t.vault.azure.net:8443");
+	CHECK_EQ_STR(u.name, "s-1");
+	CHECK(u.version == NULL);
+	kv_url_free(&u);
+}
+
+TEST(keyvault_url_rejects_other_hosts_and_shapes)
+{
+	const char *bad[] = {
+		"http://v.vault.azure.net", "https://vault.azure.net", "https://v.vault.azure.net.evil.com",
+		"https://evil.com/v.vault.azure.net", "https://a.b.vault.azure.net",
+		"https://v.vault.azure.net:", "https://v.vault.azure.net:123456",
+		"https://v.vault.azure.net/secrets", "https://v.vault.azure.net/certificates/x",
+		"https://v.vault.azure.net/secrets/a_b", "https://v.vault.azure.net/secrets/a/b/c",
+		"https://v.vault.azure.net//secrets/a", "https://v.vault.azure.net?x=1",
+		"https://v.vault.azure.net/secrets/a/ver-1", "https://127.0.0.1:443",
+		"https://user@v.vault.azure.net",
+	};
+	struct kv_url u;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = kv_url_parse(bad[i], &u);
+
+		if (r == 0)
+			fprintf(stderr, "accepted: %s\n", bad[i]);
+		CHECK_EQ_INT(r, -EINVAL);
+	}
+}
+
+TEST(keyvault_challenge_resource_and_scope)
+{
+	char *res = NULL;
+
+	CHECK_EQ_INT(kv_parse_challenge("Bearer authorization=\"https://login.microsoftonline.com/"
+					"72f988bf\", resource=\"https://vault.azure.net\"", &res), 0);
+	CHECK_EQ_STR(res, "https://vault.azure.net");
+	free(res);
+	CHECK_EQ_INT(kv_parse_challenge("Bearer authorization_uri=\"https://login.windows.net/t\","
+					"scope=\"https://vault.azure.cn/.default\"", &res), 0);
+	CHECK_EQ_STR(res, "https://vault.azure.cn");
+	free(res);
+	CHECK_EQ_INT(kv_parse_challenge("Bearer realm=\"\", authorization=\"x\"", &res), -ENOENT);
+	CHECK_EQ_INT(kv_parse_challenge("Basic realm=\"x\"", &res), -EBADMSG);
+	CHECK_EQ_INT(kv_parse_challenge("Bearer resource=\"https://vault.azure.net", &res), -EBADMSG);
+	CHECK_EQ_INT(kv_parse_challenge("Bearer =x", &res), -EBADMSG);
+}
+
+TEST(keyvault_challenge_resource_must_be_vault_domain)
+{
+	CHECK(kv_challenge_resource_ok("https://vault.azure.net", "v.vault.azure.net"));
+	CHECK(kv_challenge_resource_ok("https://vault.azure.net/", "v.vault.azure.net"));
+	CHECK(kv_challenge_resource_ok("https://VAULT.azure.net", "v.vault.azure.net"));
+	CHECK(!kv_challenge_resource_ok("https://evil.com", "v.vault.azure.net"));
+	CHECK(!kv_challenge_resource_ok("https://management.azure.com", "v.vault.azure.net"));
+	CHECK(!kv_challenge_resource_ok("http://vault.azure.net", "v.vault.azure.net"));
+	CHECK(!kv_challenge_resource_ok("https://ault.azure.net", "v.vault.azure.net"));
+	CHECK(!kv_challenge_resource_ok("https://vault.azure.net/x", "v.vault.azure.net"));
+	CHECK(!kv_challenge_resource_ok("https://v.vault.azure.net", "v.vault.azure.net"));
+}
+
+TEST(keyvault_error_messages_verbatim_one_line)
+{
+	const char *a = "{\"error\":{\"code\":\"Forbidden\",\"message\":\"Caller is not\\nauthorized\","
+			"\"innererror\":{\"code\":\"AccessDenied\"}}}";
+	char m[128];
+
+	kv_error_message(a, strlen(a), m, sizeof(m));
+	CHECK_EQ_STR(m, "Forbidden: Caller is not authorized");
+	a = "{\"error\":{\"code\":\"Throttled\"}}";
+	kv_error_message(a, strlen(a), m, sizeof(m));
+	CHECK_EQ_STR(m, "Throttled");
+	kv_error_message("<html>bad gateway</html>", 24, m, sizeof(m));
+	CHECK_EQ_STR(m, "<html>bad gateway</html>");
+}
+
+TEST(keyvault_secret_bundle)
+{
+	const char *a = "{\"value\":\"c2VjcmV0\",\"contentType\":\"Wrapped BEK\","
+			"\"id\":\"https://v.vault.azure.net/secrets/s1/4387e9f3d6e14c459867679a90fd0f79\","
+			"\"attributes\":{\"enabled\":true,\"created\":1493938410},"
+			"\"tags\":{\"DiskEncryptionKeyEncryptionKeyURL\":\"https://v.vault.azure.net/keys/k/1\","
+			"\"DiskEncryptionKeyEncryptionAlgorithm\":\"RSA-OAEP\",\"VolumeUUID\":\"u\"}}";
+	const char *b = "{\"value\":\"x\",\"id\":\"https://v.vault.azure.net/secrets/s1/abc\"}";
+	const char *bad[] = {
+		"{\"id\":\"https://v.vault.azure.net/secrets/s1/abc\"}",
+		"{\"value\":\"x\"}",
+		"{\"value\":\"x\",\"id\":\"https://v.vault.azure.net/secrets/s1/\"}",
+		"{\"value\":\"x\",\"id\":\"https://v.vault.azure.net/keys/s1/abc\"}",
+		"{\"value\":\"x\",\"id\":\"https://v.vault.azure.net/secrets/s1/abc\",\"tags\":5}",
+		"{\"value\":\"x\",\"id\":\"https://v.vault.azure.net/secrets/s1/abc\",\"contentType\":1}",
+	};
+	struct kv_secret s;
+
+	CHECK_EQ_INT(kv_parse_secret_bundle(a, strlen(a), &s), 0);
+	CHECK_EQ_STR(s.value, "c2VjcmV0");
+	CHECK_EQ_STR(s.version, "4387e9f3d6e14c459867679a90fd0f79");
+	CHECK_EQ_STR(s.content_type, "Wrapped BEK");
+	CHECK_EQ_STR(s.kek_url, "https://v.vault.azure.net/keys/k/1");
+	CHECK_EQ_STR(s.kek_alg, "RSA-OAEP");
+	CHECK_EQ_STR(s.volume_uuid, "u");
+	kv_secret_free(&s);
+	CHECK_EQ_INT(kv_parse_secret_bundle(b, strlen(b), &s), 0);
+	CHECK(s.content_type == NULL && s.kek_url == NULL);
+	kv_secret_free(&s);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_EQ_INT(kv_parse_secret_bundle(bad[i], strlen(bad[i]), &s), -EBADMSG);
+}
+
+TEST(keyvault_key_result)
+{
+	const char *a = "{\"kid\":\"https://v.vault.azure.net/keys/kek/78deebed173b48e48f55abf87ed4cf71\","
+			"\"value\":\"5ka5IVsnGrzufA\"}";
+	char *kid, *val;
+
+	CHECK_EQ_INT(kv_parse_key_result(a, strlen(a), &kid, &val), 0);
+	CHECK_EQ_STR(kid, "https://v.vault.azure.net/keys/kek/78deebed173b48e48f55abf87ed4cf71");
+	CHECK_EQ_STR(val, "5ka5IVsnGrzufA");
+	free(kid);
+	secmem_free(val);
+	CHECK_EQ_INT(kv_parse_key_result("{\"kid\":\"x\",\"value\":\"y\"}", 23, &kid, &val), -EBADMSG);
+	CHECK_EQ_INT(kv_parse_key_result("{\"value\":\"y\"}", 13, &kid, &val), -EBADMSG);
+}
+
+TEST(keyvault_names)
+{
+	char long_name[130];
+
+	CHECK(kv_name_valid("rootcrypt-5c08b38e-4d57-4c23-ac45-aca61037f084"));
+	CHECK(!kv_name_valid(""));
+	CHECK(!kv_name_valid("a_b"));
+	CHECK(!kv_name_valid("a/b"));
+	memset(long_name, 'a', 128);
+	long_name[128] = 0;
+	CHECK(!kv_name_valid(long_name));
+	long_name[127] = 0;
+	CHECK(kv_name_valid(long_name));
+}
+
+TEST(keyvault_ref_matches_luks2_token)
+{
+	struct luks2_azure_token t = { .vault_url = "https://v.vault.azure.net", .secret_name = "s",
+				       .secret_version = "0123abcd", .kek_id = NULL, .kek_alg = NULL,
+				       .keyslots = 1 };
+	struct luks2_azure_token back = { .keyslots = 5 };
+	struct kv_ref ref;
+
+	CHECK_EQ_INT(kv_ref_from_token(&ref, &t), 0);
+	CHECK_EQ_STR(ref.vault_url, "https://v.vault.azure.net");
+	CHECK_EQ_STR(ref.secret_version, "0123abcd");
+	CHECK(ref.kek_id == NULL && ref.kek_alg == NULL);
+	kv_ref_to_token(&ref, &back);
+	CHECK(back.vault_url == ref.vault_url && back.secret_name == ref.secret_name);
+	CHECK_EQ_INT(back.keyslots, 5);
+	kv_ref_free(&ref);
+}
