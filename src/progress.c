@@ -35,6 +35,14 @@ int progress_format(char *buf, size_t size, bool json, const char *what, uint64_
 			eta / 60 % 60, eta % 60);
 }
 
+static unsigned progress_tenth(uint64_t total, uint64_t done)
+{
+	if (!total || done >= total)
+		return 10;
+	/* done < total here, so done / (total / 10 + 1) never exceeds 9 and never overflows */
+	return (unsigned)(done / (total / 10 + (total % 10 != 0)));
+}
+
 void progress_init(struct progress *p, FILE *out, bool json, const char *what, uint64_t total,
 		   uint64_t done)
 {
@@ -44,16 +52,19 @@ void progress_init(struct progress *p, FILE *out, bool json, const char *what, u
 	p->total = total;
 	p->done_at_start = done;
 	p->start = p->last = now_s();
+	p->last_tenth = progress_tenth(total, done);
 }
 
 void progress_update(struct progress *p, uint64_t done, bool force)
 {
 	double t = now_s();
+	unsigned tenth = progress_tenth(p->total, done);
 	char line[256];
 
-	if (!p->out || (!force && t - p->last < PROGRESS_INTERVAL_S))
+	if (!p->out || (!force && t - p->last < PROGRESS_INTERVAL_S && tenth == p->last_tenth))
 		return;
 	p->last = t;
+	p->last_tenth = tenth;
 	progress_format(line, sizeof(line), p->json, p->what, p->total, p->done_at_start, done,
 			t - p->start);
 	fprintf(p->out, p->json ? "%s\n" : "rootcrypt: %s\n", line);

@@ -1,6 +1,7 @@
 /* Progress lines for long conversions: percent, GiB done/total, MB/s, ETA,
- * at least every PROGRESS_INTERVAL_S seconds, on stderr (the console in the
- * initramfs); with json one object per line. */
+ * at least every PROGRESS_INTERVAL_S seconds and whenever another tenth of the
+ * total is done (so every 10 % step is seen however fast the disk is), on
+ * stderr (the console in the initramfs); with json one object per line. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@ struct progress {
 	uint64_t total;
 	uint64_t done_at_start;	/* resumed runs: rate counts this run only */
 	double start, last;	/* monotonic seconds */
+	unsigned last_tenth;	/* tenths of total done at the last line */
 };
 
 void progress_init(struct progress *p, FILE *out, bool json, const char *what, uint64_t total,

@@ -1,4 +1,5 @@
 /* Chunk planning, the shift commit rule and resume decisions. */
+#include <stdlib.h>
 #include "engine_plan.h"
 #include "progress.h"
 #include "test.h"
@@ -131,4 +132,27 @@ TEST(progress_format_line_and_json)
 			  "\"bytes_total\":1000,\"mb_per_s\":0.0,\"eta_s\":1}");
 	progress_format(buf, sizeof(buf), false, "encrypting", 1000, 0, 0, 0);
 	CHECK(strstr(buf, "ETA --:--:--") != NULL);
+}
+
+TEST(progress_prints_every_tenth_even_within_the_interval)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	struct progress p;
+	unsigned lines = 0;
+
+	CHECK(out != NULL);
+	progress_init(&p, out, true, "encrypting", 1000, 0);
+	/* all within one interval: only the steps that cross a tenth print */
+	for (uint64_t done = 0; done <= 990; done += 33)
+		progress_update(&p, done, false);
+	fclose(out);
+	for (const char *s = text; (s = strchr(s, '\n')); s++)
+		lines++;
+	/* 33-byte steps cross 100, 200, ... 900: nine lines, one per tenth */
+	CHECK_EQ_INT(lines, 9);
+	CHECK(strstr(text, "\"percent\":79.2") == NULL);
+	CHECK(strstr(text, "\"percent\":72.6") != NULL);
+	free(text);
 }
