@@ -8,13 +8,19 @@
 #   [--throttle LIST]      e.g. bps-total=20971520,iops-total=500 (QEMU throttling.*)
 #   [--cut-on REGEX]       power cut as soon as the serial log matches REGEX
 #   [--cut-after S]        power cut S seconds after start
+#   [--cut-when CMD]       power cut as soon as the shell command CMD succeeds
+#                          (polled; e.g. asks the fake whether a request arrived)
 #   [--cut-how qmp|kill]   qmp: QMP "quit" (default); kill: SIGKILL of QEMU
+#   [--answer-on REGEX --answer FILE]
+#                          type FILE's first line (and Enter) on the serial
+#                          console once the log matches REGEX (a prompt)
 # Exit: 0 guest powered off, 3 power cut done, 124 timeout, else QEMU failed.
 # Writes LOG.runner: what happened and when (seconds since start).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 timeout=300 mem=512 smp=2 fake= throttle= cut_on= cut_after= cut_how=qmp
+answer_on= answer= answered= cut_when=
 kernel= initrd= disk= log= append=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -22,11 +28,13 @@ while [ $# -gt 0 ]; do
 	--append) append=$2 ;; --timeout) timeout=$2 ;; --mem) mem=$2 ;; --smp) smp=$2 ;;
 	--fake) fake=$2 ;; --throttle) throttle=$2 ;; --cut-on) cut_on=$2 ;;
 	--cut-after) cut_after=$2 ;; --cut-how) cut_how=$2 ;;
+	--answer-on) answer_on=$2 ;; --answer) answer=$2 ;; --cut-when) cut_when=$2 ;;
 	*) die "run.sh: unknown option '$1'" ;;
 	esac
 	shift 2
 done
 for v in kernel initrd disk log; do [ -n "${!v}" ] || die "run.sh: --$v missing"; done
+[ -z "$answer_on" ] || [ -r "$answer" ] || die "run.sh: --answer-on needs a readable --answer FILE"
 
 net="user,id=n0,net=169.254.169.0/24"
 if [ -n "$fake" ]; then
@@ -50,9 +58,16 @@ run=$(mktemp -d)
 trap 'rm -rf "$run"' EXIT
 : >"$log"
 : >"$log.runner"
+# The serial console is a pair of FIFOs (QEMU's pipe chardev: it writes
+# serial.out and reads serial.in), so the runner can both log it and type
+# into it. QEMU opens both read-write, so neither open blocks; cat copies
+# the output unbuffered, and an EOF reaches it once QEMU is gone.
+mkfifo "$run/serial.in" "$run/serial.out"
+cat "$run/serial.out" >"$log" &
+cat_pid=$!
 qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp" -nodefaults -display none \
 	-no-reboot -kernel "$kernel" -initrd "$initrd" -append "$append" \
-	-chardev "file,id=s0,path=$log" -serial chardev:s0 \
+	-chardev "pipe,id=s0,path=$run/serial" -serial chardev:s0 \
 	-drive "$drive" -device virtio-blk-pci,drive=d0 \
 	-netdev "$net" -device virtio-net-pci,netdev=n0 \
 	-device virtio-rng-pci \
@@ -62,6 +77,9 @@ pid=$!
 t0=$(date +%s%N)
 elapsed() { awk -v n="$(date +%s%N)" -v t="$t0" 'BEGIN { printf "%.3f", (n - t) / 1e9 }'; }
 note() { echo "$(elapsed) $*" >>"$log.runner"; }
+# After QEMU exits: let cat drain what is left and see its EOF (opening the
+# FIFO (read-write: never blocks) also frees a cat still in its own open).
+log_done() { : <>"$run/serial.out"; wait "$cat_pid" 2>/dev/null || :; }
 cut() {
 	note "power cut ($1, $cut_how)"
 	if [ "$cut_how" = kill ]; then
@@ -81,23 +99,32 @@ PY
 	fi
 	wait "$pid" 2>/dev/null || :
 	note "qemu gone"
+	log_done
 	exit 3
 }
 note "started qemu pid $pid"
 while kill -0 "$pid" 2>/dev/null; do
 	if [ -n "$cut_on" ] && grep -qE -- "$cut_on" "$log"; then cut "log matched '$cut_on'"; fi
+	if [ -n "$cut_when" ] && sh -c "$cut_when" >/dev/null 2>&1; then cut "'$cut_when' succeeded"; fi
+	if [ -n "$answer_on" ] && [ -z "$answered" ] && grep -qE -- "$answer_on" "$log"; then
+		note "log matched '$answer_on': typing the answer"
+		head -n 1 "$answer" >"$run/serial.in"
+		answered=1
+	fi
 	if [ -n "$cut_after" ] && [ "$(($(date +%s%N) - t0))" -ge "$(echo "$cut_after" | awk '{printf "%.0f", $1 * 1e9}')" ]; then
 		cut "after ${cut_after}s"
 	fi
 	if [ "$(($(date +%s%N) - t0))" -ge $((timeout * 1000000000)) ]; then
 		note "timeout after ${timeout}s"
 		kill -KILL "$pid"; wait "$pid" 2>/dev/null || :
+		log_done
 		exit 124
 	fi
 	sleep 0.1
 done
 rc=0
 wait "$pid" || rc=$?
+log_done
 note "qemu exited rc=$rc"
 [ $rc = 0 ] || sed 's/^/qemu: /' "$run/qemu.err" >&2
 exit $rc

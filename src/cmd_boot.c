@@ -176,10 +176,19 @@ static int get_passphrase(struct boot *b, bool from_console, char **pass, size_t
 	struct kv_config kv = b->kv;
 	int r;
 
-	if (from_console)
-		return bootprompt_read("rootcrypt: Key Vault unreachable. Enter the recovery secret "
-				       "for the root volume: ",
-				       b->prompt_timeout_s, pass, len);
+	if (from_console) {
+		char *typed = NULL;
+		size_t tlen = 0;
+
+		r = bootprompt_read("rootcrypt: Key Vault unreachable. Enter the recovery secret "
+				    "for the root volume (its value in Key Vault, or the passphrase): ",
+				    b->prompt_timeout_s, &typed, &tlen);
+		if (r < 0)
+			return r;
+		r = keystore_recovery_passphrase(typed, tlen, pass, len);
+		secmem_free(typed);
+		return r;
+	}
 	r = boot_azure_token(&b->eo, &tok);
 	if (r < 0)
 		return r;

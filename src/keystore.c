@@ -333,6 +333,49 @@ static bool same_key(const char *a, const char *b)
 	return same;
 }
 
+/* A plain ("BEK") secret value is the base64 of the passphrase. -EBADMSG
+ * when it is not base64 (no message: callers word it). */
+static int bek_decode(const char *value, size_t len, char **ret_secmem, size_t *ret_len)
+{
+	char *out = secmem_alloc(base64_decoded_max(len) + 1);
+	size_t n = 0;
+
+	if (!out)
+		return log_error(ENOMEM, "out of memory");
+	if (base64_decode(value, len, out, &n, false) < 0) {
+		secmem_free(out);
+		return -EBADMSG;
+	}
+	out[n] = '\0';
+	*ret_secmem = out;
+	*ret_len = n;
+	return 0;
+}
+
+int keystore_recovery_passphrase(const char *typed, size_t len, char **ret_secmem, size_t *ret_len)
+{
+	char *out = NULL;
+	size_t n = 0;
+
+	/* Key Vault shows the value padded (a multiple of 4 characters); our
+	 * generated passphrases are 43 characters of base64url, so a typed
+	 * passphrase is never mistaken for a pasted secret value. */
+	if (len % 4 == 0 && bek_decode(typed, len, &out, &n) == 0 && n > 0) {
+		*ret_secmem = out;
+		*ret_len = n;
+		return 0;
+	}
+	secmem_free(out);
+	out = secmem_alloc(len + 1);
+	if (!out)
+		return log_error(ENOMEM, "out of memory");
+	memcpy(out, typed, len);
+	out[len] = '\0';
+	*ret_secmem = out;
+	*ret_len = len;
+	return 0;
+}
+
 static int fetch(struct ks_ctx *x, const struct kv_config *cfg, const struct kv_ref *ref,
 		 char **ret, size_t *ret_len, struct kv_secret *ret_secret)
 {
@@ -394,19 +437,12 @@ static int fetch(struct ks_ctx *x, const struct kv_config *cfg, const struct kv_
 		out = (char *)plain;
 		plain = NULL;
 	} else {
-		size_t len = strlen(s.value);
-
-		out = secmem_alloc(base64_decoded_max(len) + 1);
-		if (!out) {
-			r = log_error(ENOMEM, "out of memory");
-			goto out;
-		}
-		if (base64_decode(s.value, len, out, &n, false) < 0) {
+		r = bek_decode(s.value, strlen(s.value), &out, &n);
+		if (r == -EBADMSG)
 			r = log_error(EBADMSG, "secret '%s' version %s is not base64 text", name,
 				      s.version);
+		if (r < 0)
 			goto out;
-		}
-		out[n] = '\0';
 	}
 	if (n == 0) {
 		r = log_error(EBADMSG, "secret '%s' version %s holds an empty passphrase", name,

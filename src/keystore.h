@@ -72,6 +72,13 @@ int keystore_store(const struct kv_config *cfg, const char *volume_uuid,
 int keystore_fetch(const struct kv_config *cfg, const struct kv_ref *ref,
 		   char **ret_passphrase_secmem, size_t *ret_len);
 
+/* What a person types at the recovery prompt -> the passphrase: the
+ * secret's value as Key Vault shows it (base64 of the passphrase, content
+ * type "BEK") is decoded; anything else is taken as the passphrase itself.
+ * Wrapped secrets must be unwrapped first (az keyvault key decrypt). */
+int keystore_recovery_passphrase(const char *typed, size_t len, char **ret_secmem,
+				 size_t *ret_len);
+
 /* Re-stores ref's passphrase wrapped with new_kek (NULL alg = default) as a
  * new version of the same secret (store + read-back as above); *ret_ref
  * names it. The old version stays in the vault until the caller has

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "base64.h"
 #include "keystore.h"
 #include "keyvault.h"
 #include "luks2.h"
@@ -184,4 +185,28 @@ TEST(keyvault_ref_matches_luks2_token)
 	CHECK(back.vault_url == ref.vault_url && back.secret_name == ref.secret_name);
 	CHECK_EQ_INT(back.keyslots, 5);
 	kv_ref_free(&ref);
+}
+
+TEST(recovery_prompt_takes_the_vault_value_or_the_passphrase)
+{
+	/* the passphrase rootcrypt generates: 43 chars of base64url, no padding */
+	const char *pass = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA";
+	char *vault_value = NULL, *out = NULL;
+	size_t vlen = 0, n = 0;
+
+	vault_value = malloc(base64_encoded_len(strlen(pass), false) + 1);
+	CHECK(vault_value != NULL);
+	base64_encode(pass, strlen(pass), vault_value, false);
+	vlen = strlen(vault_value);
+	/* pasted from the portal: decoded to the passphrase */
+	CHECK_EQ_INT(keystore_recovery_passphrase(vault_value, vlen, &out, &n), 0);
+	CHECK_EQ_INT(n, strlen(pass));
+	CHECK(memcmp(out, pass, n) == 0);
+	secmem_free(out);
+	/* the passphrase itself: taken as typed */
+	CHECK_EQ_INT(keystore_recovery_passphrase(pass, strlen(pass), &out, &n), 0);
+	CHECK_EQ_INT(n, strlen(pass));
+	CHECK(memcmp(out, pass, n) == 0 && out[n] == '\0');
+	secmem_free(out);
+	free(vault_value);
 }
