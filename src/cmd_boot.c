@@ -18,6 +18,7 @@
 
 #include "boot_token.h"
 #include "bootdev.h"
+#include "bootmount.h"
 #include "bootpart.h"
 #include "bootprogress.h"
 #include "bootprompt.h"
@@ -40,6 +41,8 @@ struct boot {
 	const char *name;
 	char part[PATH_MAX];   /* the root partition node */
 	char disk[PATH_MAX];   /* its disk, when it is a partition */
+	char header_fs[PATH_MAX]; /* where header_device is mounted, or "" */
+	char header[PATH_MAX];    /* the detached header path inside it */
 	int prompt_timeout_s;
 	int prompt_tries;
 	struct bootstatus st;
@@ -68,7 +71,7 @@ static void engine_target(struct boot *b)
 	b->eo.layout = b->cfg.layout && strcmp(b->cfg.layout, "detached") == 0
 			       ? ENGINE_LAYOUT_DETACHED
 			       : ENGINE_LAYOUT_SHIFT;
-	b->eo.header = b->cfg.header;
+	b->eo.header = b->header_fs[0] ? b->header : b->cfg.header;
 	b->st.layout = engine_layout_name(b->eo.layout);
 }
 
@@ -107,7 +110,7 @@ static int unlock(struct boot *b, const char *pass, size_t len)
 		if (r < 0)
 			return r;
 	}
-	return unlock_open(b->part, b->cfg.header, b->name, pass, len);
+	return unlock_open(b->part, b->eo.header, b->name, pass, len);
 }
 
 /* Key could not be stored, disk untouched: boot the plain root. */
@@ -310,6 +313,24 @@ int cmd_boot(int argc, char **argv)
 	if (r < 0)
 		goto out;
 	b.st.device = b.part;
+	if (b.cfg.header_device) {
+		char dev[PATH_MAX];
+
+		r = bootdev_wait(b.cfg.header_device, device_timeout * 1000, dev, sizeof(dev));
+		if (r < 0)
+			goto out;
+		snprintf(b.header_fs, sizeof(b.header_fs), "%s/header-fs", b.status_dir);
+		r = bootmount_header_fs(dev, b.header_fs);
+		if (r < 0) {
+			b.header_fs[0] = '\0';
+			goto out;
+		}
+		if ((size_t)snprintf(b.header, sizeof(b.header), "%s%s", b.header_fs, b.cfg.header) >=
+		    sizeof(b.header)) {
+			r = log_error(ENAMETOOLONG, "header path \"%s\" is too long", b.cfg.header);
+			goto out;
+		}
+	}
 	engine_target(&b);
 
 	r = engine_status(&b.eo, &es);
@@ -332,6 +353,8 @@ int cmd_boot(int argc, char **argv)
 		report(&b, BOOTSTATUS_NOT_ENCRYPTED, "foreign signature on the root partition");
 	}
 out:
+	if (b.header_fs[0])
+		bootmount_release(b.header_fs);
 	config_free(&b.cfg);
 	return r;
 }

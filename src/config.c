@@ -26,7 +26,7 @@ static const struct config_key config_keys[] = {
 	K(kek, V_HTTPS_URL),   K(kek_alg, V_ALG),       K(layout, V_LAYOUT),
 	K(name, V_ANY),        K(header, V_ANY),        K(client_id, V_ANY),
 	K(object_id, V_ANY),   K(msi_res_id, V_ANY),    K(imds, V_HTTP_URL),
-	K(ca_file, V_ANY),     K(resolve, V_RESOLVE),
+	K(ca_file, V_ANY),     K(resolve, V_RESOLVE),   K(header_device, V_ANY),
 	{ "retry_timeout", offsetof(struct rootcrypt_config, retry_timeout_ms), V_SECONDS },
 	{ "prompt_timeout", offsetof(struct rootcrypt_config, prompt_timeout_ms), V_SECONDS },
 	{ "device_timeout", offsetof(struct rootcrypt_config, device_timeout_ms), V_SECONDS },
@@ -299,6 +299,11 @@ int config_validate(const struct rootcrypt_config *c)
 	if (!!c->client_id + !!c->object_id + !!c->msi_res_id > 1)
 		return log_error(EINVAL, "configuration: set at most one of client_id, object_id, "
 				 "msi_res_id");
+	if (c->header_device && (!c->header || c->header[0] != '/'))
+		return log_error(EINVAL, "configuration: header_device needs header = /PATH inside "
+				 "that file system");
+	if (c->layout && strcmp(c->layout, "detached") == 0 && !c->header)
+		return log_error(EINVAL, "configuration: layout detached needs header = FILE");
 	return 0;
 }
 

@@ -15,7 +15,8 @@ struct rootcrypt_config {
 	char *kek_alg;     /* RSA-OAEP-256 (default) or RSA-OAEP */
 	char *layout;      /* shift | detached */
 	char *name;        /* device-mapper name, e.g. root */
-	char *header;      /* detached header file */
+	char *header;      /* detached header file (inside header_device's fs when set) */
+	char *header_device; /* file system holding the header (e.g. /boot: UUID=...) */
 	char *client_id;   /* user-assigned identity selectors (at most one) */
 	char *object_id;
 	char *msi_res_id;

@@ -111,3 +111,22 @@ TEST(config_reads_what_enroll_writes)
 	CHECK(c.secret == NULL);
 	config_free(&c);
 }
+
+TEST(config_header_device_needs_an_absolute_header_path)
+{
+	struct rootcrypt_config c = { 0 };
+	const char *bad = "header_device = UUID=1234\nheader = hdr.luks\n";
+	const char *good = "header_device = UUID=1234\nheader = /rootcrypt/root.luks\n"
+			   "layout = detached\n";
+
+	CHECK_EQ_INT(config_parse_file_text(&c, bad, strlen(bad), "test"), 0);
+	CHECK_EQ_INT(config_validate(&c), -EINVAL);
+	config_free(&c);
+	CHECK_EQ_INT(config_parse_file_text(&c, good, strlen(good), "test"), 0);
+	CHECK_EQ_INT(config_validate(&c), 0);
+	CHECK_EQ_STR(c.header_device, "UUID=1234");
+	config_free(&c);
+	CHECK_EQ_INT(config_set(&c, "layout", "detached"), 0);
+	CHECK_EQ_INT(config_validate(&c), -EINVAL); /* detached without a header */
+	config_free(&c);
+}
