@@ -3,7 +3,7 @@
 # cached guest artefacts, builds one test initramfs per flavour with the real
 # generator, then boots. Each run works in its own $Q/run.XXXXXX (several
 # checkouts may test at once); it is removed when everything passed.
-# Usage: run-tests.sh [FILTER]   (runs scenarios whose name contains FILTER)
+# Usage: run-tests.sh [REGEX]   (runs the scenarios whose name matches REGEX)
 # Last line: N passed, N failed.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -287,10 +287,38 @@ t_detached() { # header on /boot (no room after the root): encrypt, then unlock
 	echo "encrypt+boot $(secs "$W/det1-$f.log")s, unlock boot $(secs "$W/det2-$f.log")s (header on /boot)"
 }
 
+t_bench() { # not a test (only with FILTER=bench): throttled disk, ADE-style dd
+	local f=initramfs-tools cap=${RCBENCH_CAP:-8388608} d=$W/bench-dd.img e=$W/bench-rc.img
+	local dd_line dd_rate rc_rate plain unlock
+	bash "$QEMU_DIR/mkdisk.sh" "$d" --free-mib 32 --data-mib 64 || return 1
+	cp --sparse=always "$d" "$e" && cp "$d.env" "$e.env" || return 1
+	# baseline: dd bs=64K through dm-crypt in place, same cap (read+write)
+	EXTRA="rctest.bench=/dev/vda1" runs 0 boot bench-dd "$f" "$d" --throttle "bps-total=$cap" || return 1
+	dd_line=$(grep -a 'RCTEST:bench-dd ' "$W/bench-dd.log" | tr -d '\r') || { echo "no dd result"; return 1; }
+	dd_rate=$(echo "$dd_line" | awk '{ printf "%.2f", $2 / ($5 - $4) / 1e6 }')
+	runs 0 rc_boot_vm bench-rc "$f" "$e" --throttle "bps-total=$cap" || return 1
+	expect "$W/bench-rc.log" 'status.*"Encrypted"' || return 1
+	# the last progress line's rate covers the whole pass
+	rc_rate=$(grep -a 'rootcrypt: encrypting /.*100\.0%' "$W/bench-rc.log" | tail -n1 |
+		sed -n 's/.* \([0-9.]*\) MB\/s.*/\1/p')
+	runs 0 rc_boot_vm bench-unlock "$f" "$e" --throttle "bps-total=$cap" || return 1
+	t_plain "$f" >/dev/null || return 1
+	plain=$(secs "$W/plain-$f.log")
+	unlock=$(secs "$W/bench-unlock.log")
+	awk -v cap="$cap" -v dd="$dd_rate" -v rc="$rc_rate" -v u="$unlock" -v p="${plain:-?}" 'BEGIN {
+		half = cap / 2 / 1e6   # in place: every byte is read once and written once
+		printf "cap %.2f MB/s read+write (%.2f MB/s in place)\n", cap / 1e6, half
+		printf "dd bs=64K via dm-crypt  %6.2f MB/s  %5.1f %% of the cap\n", dd, 100 * dd / half
+		printf "rootcrypt (shift)       %6.2f MB/s  %5.1f %% of the cap\n", rc, 100 * rc / half
+		printf "boot: plain %s s, unlock (Key Vault + cryptsetup) %s s\n", p, u
+		printf "rootcrypt %.2f MB/s = %.0f %% of the cap, %.2fx dd\n", rc, 100 * rc / half, rc / dd }' |
+		tee "$Q/bench.txt" | tail -n 1
+}
+
 passed=0 failed=0
 scenario() { # scenario NAME CMD...
 	local name=$1 out t1=$SECONDS; shift
-	case $name in *"$filter"*) ;; *) return 0 ;; esac
+	[ -z "$filter" ] || echo "$name" | grep -qE -- "$filter" || return 0
 	if out=$("$@" 2>&1); then
 		echo "ok   $name ($((SECONDS - t1))s) $(echo "$out" | tail -n1)"
 		passed=$((passed + 1))
@@ -327,6 +355,8 @@ if has_boot; then
 else
 	echo "skip encrypt/resume: this rootcrypt has no 'boot' subcommand yet"
 fi
+# a benchmark, not a test: only when asked for by name (make qemu-bench)
+case $filter in bench*) scenario "bench-initramfs-tools" t_bench ;; esac
 if [ "$failed" = 0 ]; then
 	[ -n "$fake_pid" ] && kill $fake_pid && wait $fake_pid 2>/dev/null
 	fake_pid=

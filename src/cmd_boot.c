@@ -137,7 +137,11 @@ static int first_boot(struct boot *b)
 	log_info("storing a new key for \"%s\" in %s", b->part, b->kv.vault);
 	r = keystore_store_new(&b->kv, NULL, &pass, &ref);
 	if (r < 0) {
-		snprintf(why, sizeof(why), "key not stored in Key Vault (%s)", strerror(-r));
+		/* -ETIMEDOUT is the retry budget running out; the line before
+		 * this one names the last failure. */
+		snprintf(why, sizeof(why), "key not stored in Key Vault (%s)",
+			 r == -ETIMEDOUT ? "no success within the retry budget, rootcrypt.retry_timeout"
+					 : strerror(-r));
 		return boot_plain(b, why);
 	}
 	tok.vault_url = ref.vault_url;
