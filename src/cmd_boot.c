@@ -187,8 +187,9 @@ static int get_passphrase(struct boot *b, bool from_console, char **pass, size_t
 		char *typed = NULL;
 		size_t tlen = 0;
 
-		r = bootprompt_read("rootcrypt: Key Vault unreachable. Enter the recovery secret "
-				    "for the root volume (its value in Key Vault, or the passphrase): ",
+		r = bootprompt_read("rootcrypt: no working key from Key Vault. Enter the recovery "
+				    "secret for the root volume (its value in Key Vault, or the "
+				    "passphrase): ",
 				    b->prompt_timeout_s, &typed, &tlen);
 		if (r < 0)
 			return r;
