@@ -202,16 +202,14 @@ PY2
 	echo "6 x 429 (Retry-After 1) absorbed; encrypt+boot $(secs "$W/storm-$f.log")s"
 }
 
-fake_secret() { # fake_secret value|id: the newest secret version the fake holds
+fake_secret() { # fake_secret URL: the value the fake holds for .../secrets/NAME/VERSION
 	python3 - "$W/fake/ports.json" "$1" <<'PY'
 import json, sys, urllib.request
 port = json.load(open(sys.argv[1]))["imds"]
+name, version = sys.argv[2].rstrip("/").split("/")[-2:]
 op = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 st = json.load(op.open("http://127.0.0.1:%d/_fake/state?values" % port, timeout=10))
-name, v = max(((n, v) for n, s in st["secrets"].items() for v in s["versions"]),
-              key=lambda nv: nv[1]["created"])
-print(v["value"] if sys.argv[2] == "value" else
-      "https://%s/secrets/%s/%s" % (st["vault_host"], name, v["version"]))
+print(next(v["value"] for v in st["secrets"][name]["versions"] if v["version"] == version))
 PY
 }
 
@@ -220,7 +218,9 @@ t_recovery() { # encrypted root, vault down: bounded retry, then the serial
 	bash "$QEMU_DIR/mkdisk.sh" "$d" --free-mib 32 --data-mib 4 || return 1
 	runs 0 rc_boot_vm "rec1-$f" "$f" "$d" || return 1
 	expect "$W/rec1-$f.log" 'status.*"Encrypted"' || return 1
-	fake_secret value >"$W/rec-$f.answer" && id=$(fake_secret id) || return 1
+	# the version this disk's key was stored as (the boot says so)
+	id=$(grep -ao 'key stored as https://[^;]*' "$W/rec1-$f.log" | head -n1 | cut -d' ' -f4 | tr -d '\r')
+	[ -n "$id" ] && fake_secret "$id" >"$W/rec-$f.answer" || { echo "rec1-$f: no stored key"; return 1; }
 	# vault down: the retries give up, the prompt comes, the answer typed on
 	# ttyS0 (the recovery secret from the vault) unlocks and the boot goes on
 	fake_ctl POST /_fake/faults '{"service":"vault","status":503,"count":100000}' || return 1
