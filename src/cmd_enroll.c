@@ -162,6 +162,56 @@ static void stable_device_name(const char *dev, char *out, size_t n)
 	closedir(d);
 }
 
+/* Detached layout: the header file must live on a file system other than
+ * the root being encrypted (usually a separate /boot). Finds the mount
+ * holding header's directory: the boot config then names that file system
+ * (header_device) and the header's path inside it, because the initramfs
+ * mounts it on its own. */
+static int detached_header_location(const struct enroll_ctx *c, const char *header,
+				    char *dev_out, size_t dev_n, const char **ret_rel)
+{
+	char dir[PATH_MAX], up[PATH_MAX], rootp[PATH_MAX], dev[PATH_MAX], *slash;
+	struct stat st, pst, rst;
+
+	if (header[0] != '/')
+		return log_error(EINVAL, "--header \"%s\" must be an absolute path", header);
+	path_in(c, header, dir, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	path_in(c, "/", rootp, sizeof(rootp));
+	if (stat(dir, &st) < 0)
+		return log_error_errno(errno, "cannot reach the header's directory \"%s\"", dir);
+	if (stat(rootp, &rst) < 0)
+		return log_error_errno(errno, "cannot stat \"%s\"", rootp);
+	if (st.st_dev == rst.st_dev)
+		return log_error(EINVAL, "header \"%s\" would be on the root file system being "
+				 "encrypted; put it on a separate file system such as /boot", header);
+	/* climb while the parent is still the same file system */
+	while (strcmp(dir, "/") != 0) {
+		snprintf(up, sizeof(up), "%s", dir);
+		slash = strrchr(up, '/');
+		if (slash == up)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(up, &pst) < 0 || pst.st_dev != st.st_dev)
+			break;
+		snprintf(dir, sizeof(dir), "%s", up);
+	}
+	if (mount_source(dir, dev, sizeof(dev)) < 0)
+		return log_error(ENOENT, "cannot find the device mounted at \"%s\" (for the header)",
+				 dir);
+	stable_device_name(dev, dev_out, dev_n);
+	/* the header's path inside that file system */
+	*ret_rel = header + (strlen(dir) - (strcmp(c->root, "/") == 0 ? 0 : strlen(c->root)));
+	if (**ret_rel != '/')
+		return log_error(EINVAL, "cannot place \"%s\" inside \"%s\"", header, dir);
+	return 0;
+}
+
 static int regenerate_initramfs(const struct enroll_ctx *c)
 {
 	if (exists_in(c, "/usr/lib/dracut/modules.d/90rootcrypt/module-setup.sh") &&
@@ -289,7 +339,7 @@ int cmd_enroll(int argc, char **argv)
 	};
 	struct enroll_opts o = { .name = "root", .layout = "shift" };
 	struct enroll_ctx c = { .root = "/" };
-	char dev[PATH_MAX], stable[PATH_MAX + 16], mnt[PATH_MAX];
+	char dev[PATH_MAX], stable[PATH_MAX + 16], mnt[PATH_MAX], header_dev[PATH_MAX + 16];
 	char *conf = NULL, *params = NULL;
 	bool undo = false;
 	int ch, r;
@@ -341,8 +391,14 @@ int cmd_enroll(int argc, char **argv)
 		log_error(EINVAL, "unknown layout \"%s\" (shift or detached)", o.layout);
 		return CMD_USAGE;
 	}
-	if (!strcmp(o.layout, "detached") && !o.header)
-		o.header = "/boot/rootcrypt-header.img";
+	if (!strcmp(o.layout, "detached")) {
+		if (!o.header)
+			o.header = "/boot/rootcrypt-header.img";
+		r = detached_header_location(&c, o.header, header_dev, sizeof(header_dev), &o.header);
+		if (r < 0)
+			return r;
+		o.header_device = header_dev;
+	}
 	if (!o.device) {
 		snprintf(mnt, sizeof(mnt), "%s", c.root);
 		if (mount_source(mnt, dev, sizeof(dev)) < 0)

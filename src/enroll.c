@@ -28,6 +28,7 @@ char *enroll_config_text(const struct enroll_opts *o)
 	add_line(f, "kek_alg", o->kek ? (o->kek_alg ? o->kek_alg : "RSA-OAEP-256") : NULL);
 	add_line(f, "layout", o->layout ? o->layout : "shift");
 	add_line(f, "header", o->header);
+	add_line(f, "header_device", o->header_device);
 	add_line(f, "client_id", o->client_id);
 	if (fclose(f) != 0) {
 		free(buf);

@@ -11,7 +11,8 @@ struct enroll_opts {
 	const char *kek;        /* key URL or NULL */
 	const char *kek_alg;    /* RSA-OAEP-256 (default) or RSA-OAEP */
 	const char *layout;     /* shift | detached */
-	const char *header;     /* detached header path or NULL */
+	const char *header;     /* detached header: path inside header_device's fs, or NULL */
+	const char *header_device; /* the file system holding it (e.g. /boot), or NULL */
 	const char *client_id;  /* user-assigned identity or NULL */
 };
 

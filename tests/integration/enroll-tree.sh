@@ -41,3 +41,24 @@ rc=0
 "$ROOTCRYPT" enroll --root "$t" --device /dev/x --vault https://v.vault.azure.net \
 	--layout weird 2>/dev/null || rc=$?
 [ "$rc" = 2 ] && [ ! -e "$t/etc/rootcrypt.conf" ]
+
+# Detached: a header on the root being encrypted is refused, nothing written.
+mkdir -p "$t/boot"
+rc=0
+"$ROOTCRYPT" enroll --root "$t" --device PARTUUID=abcd --vault https://v.vault.azure.net \
+	--layout detached 2>"$t/err" || rc=$?
+[ "$rc" = 1 ] && [ ! -e "$t/etc/rootcrypt.conf" ] || { echo "detached on the root fs: rc=$rc"; exit 1; }
+grep -q 'root file system being encrypted' "$t/err" || { cat "$t/err"; exit 1; }
+# With /boot a separate file system (an ext4 on a loop device here), the
+# config names that file system and the header's path inside it.
+command -v mkfs.ext4 >/dev/null || { echo "no mkfs.ext4: detached part skipped"; exit 0; }
+truncate -s 8M "$t/boot.img" && mkfs.ext4 -q -F "$t/boot.img"
+mount -o loop "$t/boot.img" "$t/boot" 2>/dev/null || { echo "no loop mount: detached part skipped"; exit 0; }
+trap 'umount "$t/boot" 2>/dev/null; rm -rf "$t"' EXIT INT TERM
+bootdev=$(findmnt -n -o SOURCE "$t/boot")
+"$ROOTCRYPT" enroll --root "$t" --device PARTUUID=abcd --vault https://v.vault.azure.net \
+	--layout detached >"$t/out"
+grep -qx 'layout = detached' "$t/etc/rootcrypt.conf"
+grep -qx 'header = /rootcrypt-header.img' "$t/etc/rootcrypt.conf" || { cat "$t/etc/rootcrypt.conf"; exit 1; }
+grep -qx "header_device = $bootdev" "$t/etc/rootcrypt.conf" || { cat "$t/etc/rootcrypt.conf"; exit 1; }
+"$ROOTCRYPT" enroll --root "$t" --undo >/dev/null
