@@ -53,11 +53,12 @@ mkfs.ext4 -q -F -L root -U "$FS_UUID" -d "$tree" "$w/root.img" "${fs_mib}M" >/de
 rm -f "$out"
 truncate -s $((1 + boot_mib + root_mib + free_mib + 1))M "$out"
 BOOT_PART= ROOT_PART=1
+# (set here, not inside the pipeline below: that runs in a subshell)
+[ "$boot_mib" -gt 0 ] && BOOT_PART=1 ROOT_PART=2
 {
 	echo "label: gpt"
-	if [ "$boot_mib" -gt 0 ]; then
+	if [ -n "$BOOT_PART" ]; then
 		echo "start=1MiB, size=${boot_mib}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=boot"
-		BOOT_PART=1 ROOT_PART=2
 	fi
 	echo "start=$((1 + boot_mib))MiB, size=${root_mib}MiB, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=root"
 } | sfdisk -q "$out" >/dev/null
