@@ -62,15 +62,18 @@ static void engine_target(struct boot *b)
 	unsigned partno;
 
 	memset(&b->eo, 0, sizeof(b->eo));
-	if (bootdev_partition_of(b->part, b->disk, sizeof(b->disk), &partno) == 0) {
-		b->eo.target = b->disk;
-		b->eo.partition = partno;
-	} else {
-		b->eo.target = b->part;
-	}
 	b->eo.layout = b->cfg.layout && strcmp(b->cfg.layout, "detached") == 0
 			       ? ENGINE_LAYOUT_DETACHED
 			       : ENGINE_LAYOUT_SHIFT;
+	/* Only the shift layout may grow the partition, which needs the whole
+	 * disk; detached works on the partition alone, so a mounted /boot on
+	 * the same disk (holding the header) is no obstacle. */
+	b->eo.target = b->part;
+	if (b->eo.layout == ENGINE_LAYOUT_SHIFT &&
+	    bootdev_partition_of(b->part, b->disk, sizeof(b->disk), &partno) == 0) {
+		b->eo.target = b->disk;
+		b->eo.partition = partno;
+	}
 	b->eo.header = b->header_fs[0] ? b->header : b->cfg.header;
 	b->st.layout = engine_layout_name(b->eo.layout);
 }
