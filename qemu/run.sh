@@ -9,6 +9,10 @@
 #   [--cut-on REGEX]       power cut as soon as the serial log matches REGEX
 #   [--cut-after S]        power cut S seconds after start
 #   [--cut-when CMD]       power cut as soon as the shell command CMD succeeds
+#   [--slow-on REGEX --slow LIST]
+#                          once the log matches REGEX, change the disk's limits
+#                          through QMP, e.g. bps=8388608,iops=2 (QMP
+#                          block_set_io_throttle names; unnamed limits are 0 = none)
 #                          (polled; e.g. asks the fake whether a request arrived)
 #   [--cut-how qmp|kill]   qmp: QMP "quit" (default); kill: SIGKILL of QEMU
 #   [--answer-on REGEX --answer FILE]
@@ -20,7 +24,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 timeout=300 mem=512 smp=2 fake= throttle= cut_on= cut_after= cut_how=qmp
-answer_on= answer= answered= cut_when=
+answer_on= answer= answered= cut_when= slow_on= slow= slowed=
 kernel= initrd= disk= log= append=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -29,6 +33,7 @@ while [ $# -gt 0 ]; do
 	--fake) fake=$2 ;; --throttle) throttle=$2 ;; --cut-on) cut_on=$2 ;;
 	--cut-after) cut_after=$2 ;; --cut-how) cut_how=$2 ;;
 	--answer-on) answer_on=$2 ;; --answer) answer=$2 ;; --cut-when) cut_when=$2 ;;
+	--slow-on) slow_on=$2 ;; --slow) slow=$2 ;;
 	*) die "run.sh: unknown option '$1'" ;;
 	esac
 	shift 2
@@ -102,9 +107,41 @@ PY
 	log_done
 	exit 3
 }
+# qmp COMMAND-JSON: one QMP command, its reply on stdout.
+qmp() {
+	python3 - "$run/qmp.sock" "$1" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()
+for cmd in ('{"execute":"qmp_capabilities"}', sys.argv[2]):
+    f.write(cmd + "\n"); f.flush()
+    while True:
+        reply = json.loads(f.readline())
+        if "return" in reply or "error" in reply:
+            break
+print(json.dumps(reply))
+sys.exit(1 if "error" in reply else 0)
+PY
+}
+throttle_json() { # bps=N,iops=N -> block_set_io_throttle for drive d0
+	python3 -c '
+import json, sys
+a = dict.fromkeys(("bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr"), 0)
+for kv in sys.argv[1].split(","):
+    k, v = kv.split("=")
+    a[k] = int(v)
+a["device"] = "d0"
+print(json.dumps({"execute": "block_set_io_throttle", "arguments": a}))' "$1"
+}
 note "started qemu pid $pid"
 while kill -0 "$pid" 2>/dev/null; do
 	if [ -n "$cut_on" ] && grep -qE -- "$cut_on" "$log"; then cut "log matched '$cut_on'"; fi
+	if [ -n "$slow_on" ] && [ -z "$slowed" ] && grep -qE -- "$slow_on" "$log"; then
+		note "log matched '$slow_on': disk limits $slow: $(qmp "$(throttle_json "$slow")" 2>&1)"
+		slowed=1
+	fi
 	if [ -n "$cut_when" ] && sh -c "$cut_when" >/dev/null 2>&1; then cut "'$cut_when' succeeded"; fi
 	if [ -n "$answer_on" ] && [ -z "$answered" ] && grep -qE -- "$answer_on" "$log"; then
 		note "log matched '$answer_on': typing the answer"
