@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bootpart.h"
 #include "crypto.h"
 #include "engine.h"
 #include "engine_pipe.h"
@@ -448,6 +449,21 @@ static int shift_pass(struct engine *e)
 	return shift_finish(e);
 }
 
+/* --partition on a block device: the kernel keeps its own size for the
+ * partition, read when the table was scanned. After a grow it must be told,
+ * or cryptsetup would map a volume short by the growth (cutting off the end
+ * of the file system). Called right after the grow and again at the end of
+ * every run, which covers a run killed in between (a power cut makes the
+ * kernel read the new table anyway). Images and test devices have no kernel
+ * side. */
+static int shift_sync_kernel(const struct engine *e)
+{
+	if (e->layout != ENGINE_LAYOUT_SHIFT || !e->o->partition || e->o->dev ||
+	    !e->disk->is_blockdev)
+		return 0;
+	return bootpart_sync_kernel(e->o->target, NULL, e->o->partition);
+}
+
 /* Makes room for H + T after the data, or proves it is there. Sets *D. */
 static int shift_make_room(struct engine *e, const struct fsprobe_fs *fs, bool have_fs,
 			   uint64_t *ret_D)
@@ -473,6 +489,8 @@ static int shift_make_room(struct engine *e, const struct fsprobe_fs *fs, bool h
 			if (r < 0)
 				return r;
 			r = open_window(e);
+			if (r == 0)
+				r = shift_sync_kernel(e);
 			if (r < 0)
 				return r;
 			*ret_D = P;
@@ -887,6 +905,8 @@ int engine_convert(const struct engine_opts *o)
 		r = e.layout == ENGINE_LAYOUT_DETACHED ? detached_start(&e) : shift_start(&e);
 		break;
 	}
+	if (r == 0)
+		r = shift_sync_kernel(&e);
 	if (r == 0 && a != ENGINE_DONE && a != ENGINE_REFUSE_LUKS && a != ENGINE_REFUSE_SIGNATURE)
 		log_info("'%s' is encrypted", e.dev->name);
 out:
