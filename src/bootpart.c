@@ -1,11 +1,14 @@
 #include "bootpart.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/blkpg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "blkdev.h"
@@ -32,8 +35,49 @@ static int kernel_part_bytes(const char *part, long long *ret)
 	return 0;
 }
 
+/* The kernel's name of partition partno of disk ("sda1", "loop0p1",
+ * "nvme0n1p2"): the disk's sysfs directory holds one directory per
+ * partition, whose "partition" file is its number. 1 found, 0 none. */
+static int kernel_part_name(const char *disk, unsigned partno, char *name, size_t size)
+{
+	char dir_path[64], path[600];
+	struct dirent *de;
+	struct stat st;
+	DIR *dir;
+	int found = 0;
+
+	if (stat(disk, &st) < 0)
+		return log_error_errno(errno, "cannot stat \"%s\"", disk);
+	if (!S_ISBLK(st.st_mode))
+		return log_error(ENOTBLK, "\"%s\" is not a block device", disk);
+	snprintf(dir_path, sizeof(dir_path), "/sys/dev/block/%u:%u", major(st.st_rdev),
+		 minor(st.st_rdev));
+	dir = opendir(dir_path);
+	if (!dir)
+		return log_error_errno(errno, "cannot list \"%s\"", dir_path);
+	while (!found && (de = readdir(dir))) {
+		unsigned n;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/partition", dir_path, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue; /* not a partition (queue, holders, ...) */
+		if (fscanf(f, "%u", &n) == 1 && n == partno && strlen(de->d_name) < size) {
+			snprintf(name, size, "%s", de->d_name);
+			found = 1;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return found;
+}
+
 int bootpart_sync_kernel(const char *disk, const char *part, unsigned partno)
 {
+	char name[256];
 	struct blkpg_partition bp = { 0 };
 	struct blkpg_ioctl_arg arg = { .op = BLKPG_RESIZE_PARTITION, .datalen = sizeof(bp),
 				       .data = &bp };
@@ -42,6 +86,17 @@ int bootpart_sync_kernel(const char *disk, const char *part, unsigned partno)
 	long long have = 0;
 	int fd, r;
 
+	if (!part) {
+		r = kernel_part_name(disk, partno, name, sizeof(name));
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			log_debug("the kernel has no partition %u of \"%s\": nothing to resize",
+				  partno, disk);
+			return 0;
+		}
+		part = name;
+	}
 	r = blkdev_open(disk, BLKDEV_RDONLY, &d);
 	if (r < 0)
 		return r;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bootpart.h"
 #include "crypto.h"
 #include "engine.h"
 #include "engine_pipe.h"
@@ -448,6 +449,21 @@ static int shift_pass(struct engine *e)
 	return shift_finish(e);
 }
 
+/* --partition on a block device: the kernel keeps its own size for the
+ * partition, read when the table was scanned. After a grow it must be told,
+ * or cryptsetup would map a volume short by the growth (cutting off the end
+ * of the file system). Called right after the grow and again at the end of
+ * every run, which covers a run killed in between (a power cut makes the
+ * kernel read the new table anyway). Images and test devices have no kernel
+ * side. */
+static int shift_sync_kernel(const struct engine *e)
+{
+	if (e->layout != ENGINE_LAYOUT_SHIFT || !e->o->partition || e->o->dev ||
+	    !e->disk->is_blockdev)
+		return 0;
+	return bootpart_sync_kernel(e->o->target, NULL, e->o->partition);
+}
+
 /* Makes room for H + T after the data, or proves it is there. Sets *D. */
 static int shift_make_room(struct engine *e, const struct fsprobe_fs *fs, bool have_fs,
 			   uint64_t *ret_D)
@@ -473,6 +489,8 @@ static int shift_make_room(struct engine *e, const struct fsprobe_fs *fs, bool h
 			if (r < 0)
 				return r;
 			r = open_window(e);
+			if (r == 0)
+				r = shift_sync_kernel(e);
 			if (r < 0)
 				return r;
 			*ret_D = P;
@@ -606,9 +624,58 @@ static int detached_repair(struct engine *e, const struct engine_hdr_info *hi,
 	return r;
 }
 
-static int detached_finish(struct engine *e, const struct engine_hdr_info *hi)
+/* The digest records describe plaintext and are only needed while the
+ * header says "in progress": once the final header is durable, both slots
+ * are zeroed (flushed), then a regular header file is trimmed after the
+ * header. Idempotent: the finish calls it, and so does every later run that
+ * finds the final header, which clears what a cut during the finish left.
+ * Nothing is written when the slots are already zeros, so a finished volume
+ * is left alone. 1 when something was cleared, 0 when nothing was there. */
+static int detached_clear_records(struct engine *e, const struct engine_hdr_info *hi)
 {
 	uint64_t area = engine_record_area_off(hi->hdr_len);
+	uint64_t end = area + 2 * engine_record_slot_size(hi->group);
+	uint8_t *buf;
+	int r = 0, cleared = 0;
+
+	if (end > e->hdev->size)
+		end = e->hdev->size;
+	if (end > area) {
+		buf = blkdev_alloc(end - area);
+		if (!buf)
+			return log_error(ENOMEM, "out of memory");
+		r = blkdev_read(e->hdev, buf, end - area, area);
+		if (r == 0 && !all_zero(buf, end - area)) {
+			/* A cut inside the final commit leaves one copy still "in
+			 * progress"; were it ever the one read, the records are
+			 * what tells its resume that the data is ciphertext. Make
+			 * both copies final before they go. */
+			if (!hi->both_copies)
+				r = engine_hdr_commit(e->head, e->hdev, 0);
+			if (r == 0) {
+				memset(buf, 0, end - area);
+				r = blkdev_write(e->hdev, buf, end - area, area);
+			}
+			if (r == 0)
+				r = blkdev_flush(e->hdev);
+			cleared = 1;
+		}
+		free(buf);
+		if (r < 0)
+			return r;
+	}
+	if (e->hdev->size > area && e->hdev->fd >= 0 && e->hdev->is_regular) {
+		if (ftruncate(e->hdev->fd, (off_t)area) < 0 || fsync(e->hdev->fd) < 0)
+			log_warn("cannot trim header file '%s': %m", e->hdev->name);
+		else
+			e->hdev->size = area;
+	}
+	return cleared;
+}
+
+static int detached_finish(struct engine *e, const struct engine_hdr_info *hi)
+{
+	struct engine_hdr_info fi;
 	int r;
 
 	r = engine_hdr_set_final(e->head);
@@ -616,22 +683,11 @@ static int detached_finish(struct engine *e, const struct engine_hdr_info *hi)
 		r = engine_hdr_commit(e->head, e->hdev, 0);
 	if (r < 0)
 		return r;
-	/* The digests describe plaintext: drop them. */
-	if (e->hdev->size > area) {
-		uint8_t *z = blkdev_alloc(e->hdev->size - area);
-
-		if (!z)
-			return log_error(ENOMEM, "out of memory");
-		r = blkdev_write(e->hdev, z, e->hdev->size - area, area);
-		free(z);
-		if (r == 0)
-			r = blkdev_flush(e->hdev);
-		if (r == 0 && e->hdev->fd >= 0 && e->hdev->is_regular) {
-			if (ftruncate(e->hdev->fd, (off_t)area) < 0 || fsync(e->hdev->fd) < 0)
-				log_warn("cannot trim header file '%s': %m", e->hdev->name);
-		}
-	}
-	return r;
+	/* Both copies are final and flushed: the records can go. */
+	fi = *hi;
+	fi.both_copies = true;
+	r = detached_clear_records(e, &fi);
+	return r < 0 ? r : 0;
 }
 
 static int detached_pass(struct engine *e, uint64_t start, uint64_t seq)
@@ -847,6 +903,18 @@ int engine_convert(const struct engine_opts *o)
 	case ENGINE_DONE:
 		log_info("'%s' is already encrypted", e.dev->name);
 		r = 0;
+		if (e.layout == ENGINE_LAYOUT_DETACHED) {
+			struct engine_hdr_info hi;
+
+			/* a cut during the finish may have left the records */
+			engine_hdr_get(e.head, &hi);
+			r = detached_clear_records(&e, &hi);
+			if (r == 1)
+				log_info("cleared the progress records an interrupted finish left "
+					 "in header file '%s'", e.hdev->name);
+			if (r > 0)
+				r = 0;
+		}
 		break;
 	case ENGINE_CLEANUP:
 		r = setup_key(&e, e.head);
@@ -887,6 +955,8 @@ int engine_convert(const struct engine_opts *o)
 		r = e.layout == ENGINE_LAYOUT_DETACHED ? detached_start(&e) : shift_start(&e);
 		break;
 	}
+	if (r == 0)
+		r = shift_sync_kernel(&e);
 	if (r == 0 && a != ENGINE_DONE && a != ENGINE_REFUSE_LUKS && a != ENGINE_REFUSE_SIGNATURE)
 		log_info("'%s' is encrypted", e.dev->name);
 out:

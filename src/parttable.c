@@ -242,6 +242,10 @@ int parttable_find(struct blkdev *d, unsigned number, struct parttable_part *ret
 
 				if (gpt_load(d, sizes[i], last, &g) < 0)
 					continue;
+				/* Only read here: this serves status, open and boot too,
+				 * and a disk rootcrypt was only asked to read is never
+				 * written. The primary is rebuilt by parttable_grow,
+				 * when the table is written anyway. */
 				log_warn("'%s': primary GPT invalid, using the backup", d->name);
 			}
 			r = gpt_part(&g, number, ret);
@@ -283,6 +287,85 @@ static int gpt_write_copy(struct blkdev *d, struct gpt *g, unsigned number, uint
 	return blkdev_write(d, g->hdr, g->ss, g->my_lba * g->ss);
 }
 
+/* Makes g a copy of the valid table src placed at my_lba (entries at
+ * ents_lba, the other copy at alt_lba); CRCs are set by gpt_write_copy. */
+static int gpt_rebuild(const struct gpt *src, uint64_t my_lba, uint64_t alt_lba,
+		       uint64_t ents_lba, struct gpt *g)
+{
+	*g = *src;
+	g->hdr = blkdev_alloc(src->ss);
+	g->ents = blkdev_alloc(src->ents_len);
+	if (!g->hdr || !g->ents) {
+		gpt_free(g);
+		return -ENOMEM;
+	}
+	memcpy(g->hdr, src->hdr, src->ss);
+	memcpy(g->ents, src->ents, src->ents_len);
+	g->my_lba = my_lba;
+	g->alt_lba = alt_lba;
+	g->ents_lba = ents_lba;
+	put64(g->hdr + 24, my_lba);
+	put64(g->hdr + 32, alt_lba);
+	put64(g->hdr + 72, ents_lba);
+	return 0;
+}
+
+/* Loads both GPT copies; when one is invalid it is rebuilt from the other
+ * where the spec puts it (primary: header at LBA 1, entries at LBA 2 as
+ * sfdisk and gdisk write them; backup: header at the primary's alternate
+ * LBA, entries just before it), so that writing both leaves two valid
+ * copies. *ret_primary_trusted: the primary was valid (readers use it). */
+static int gpt_load_pair(struct blkdev *d, uint32_t ss, struct gpt *prim, struct gpt *back,
+			 bool *ret_primary_trusted)
+{
+	uint64_t nlba = d->size / ss;
+	int rp, rb, r;
+
+	/* -EINVAL: not a valid copy (rebuilt below); anything else is an I/O
+	 * or memory failure, never a reason to overwrite a copy. */
+	rp = gpt_load(d, ss, 1, prim);
+	if (rp < 0 && rp != -EINVAL)
+		return log_error_errno(rp, "cannot read the primary GPT of '%s'", d->name);
+	rb = gpt_load(d, ss, rp == 0 ? prim->alt_lba : nlba - 1, back);
+	if (rb < 0 && rb != -EINVAL) {
+		gpt_free(prim);
+		return log_error_errno(rb, "cannot read the backup GPT of '%s'", d->name);
+	}
+	if (rp < 0 && rb < 0)
+		return log_error(EINVAL, "'%s': both GPT copies are invalid, not growing", d->name);
+	*ret_primary_trusted = rp == 0;
+	if (rp < 0) {
+		uint64_t ents_end = 2 + back->ents_len / ss;
+
+		if (ents_end > get64(back->hdr + 40) || back->alt_lba != 1) {
+			gpt_free(back);
+			return log_error(EINVAL, "'%s': primary GPT invalid and the backup leaves "
+					 "no room to rebuild it, not growing", d->name);
+		}
+		log_info("'%s': rebuilding the invalid primary GPT from the backup", d->name);
+		r = gpt_rebuild(back, 1, back->my_lba, 2, prim);
+	} else if (rb < 0) {
+		uint64_t ents = prim->ents_len / ss;
+
+		if (prim->alt_lba >= nlba || prim->alt_lba < ents + 1 ||
+		    prim->alt_lba - ents <= prim->last_usable) {
+			gpt_free(prim);
+			return log_error(EINVAL, "'%s': backup GPT invalid and the primary leaves "
+					 "no room to rebuild it, not growing", d->name);
+		}
+		log_info("'%s': rebuilding the invalid backup GPT from the primary", d->name);
+		r = gpt_rebuild(prim, prim->alt_lba, 1, prim->alt_lba - ents, back);
+	} else {
+		return 0;
+	}
+	if (r < 0) {
+		gpt_free(prim);
+		gpt_free(back);
+		return log_error(ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 int parttable_grow(struct blkdev *d, const struct parttable_part *p, uint64_t new_size)
 {
 	int r;
@@ -293,25 +376,27 @@ int parttable_grow(struct blkdev *d, const struct parttable_part *p, uint64_t ne
 		return log_error(ENOSPC, "partition %u of '%s' cannot grow to %llu bytes", p->number,
 				 d->name, (unsigned long long)new_size);
 	if (p->kind == PARTTABLE_GPT) {
-		struct gpt prim, back;
+		struct gpt prim = { 0 }, back = { 0 }, *first, *last;
 		uint64_t new_last = (p->start + new_size) / p->sector_size - 1;
+		bool primary_trusted = true;
 
-		r = gpt_load(d, p->sector_size, 1, &prim);
+		r = gpt_load_pair(d, p->sector_size, &prim, &back, &primary_trusted);
 		if (r < 0)
-			return log_error(EINVAL, "'%s': primary GPT unreadable, not growing", d->name);
-		r = gpt_load(d, p->sector_size, prim.alt_lba, &back);
-		if (r < 0) {
-			gpt_free(&prim);
-			return log_error(EINVAL, "'%s': backup GPT unreadable, not growing", d->name);
-		}
-		/* Backup first: a cut before the primary lands leaves the old,
-		 * valid primary (preferred by every reader); a cut inside the
-		 * primary leaves a CRC-invalid primary and the new backup. */
-		r = gpt_write_copy(d, &back, p->number, new_last);
+			return r;
+		/* The copy readers use now (the primary when valid, as every
+		 * reader prefers it) is written last. A cut before it lands
+		 * leaves it old and valid; a cut inside it leaves it CRC-invalid
+		 * and the other copy new and valid (flushed). Either way one
+		 * copy is valid, with the old or the new size. Writing the
+		 * backup first when the primary was invalid could tear the
+		 * only valid copy. */
+		first = primary_trusted ? &back : &prim;
+		last = primary_trusted ? &prim : &back;
+		r = gpt_write_copy(d, first, p->number, new_last);
 		if (r == 0)
 			r = blkdev_flush(d);
 		if (r == 0)
-			r = gpt_write_copy(d, &prim, p->number, new_last);
+			r = gpt_write_copy(d, last, p->number, new_last);
 		if (r == 0)
 			r = blkdev_flush(d);
 		gpt_free(&prim);

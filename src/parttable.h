@@ -19,9 +19,12 @@ struct parttable_part {
 
 uint32_t parttable_crc32(const void *buf, size_t len);
 
-/* Finds partition number (1-based) on disk d. One error line on failure. */
+/* Finds partition number (1-based) on disk d. One error line on failure.
+ * Never writes: with one GPT copy invalid it reads the other (a warning). */
 int parttable_find(struct blkdev *d, unsigned number, struct parttable_part *ret);
 /* Grows the partition so it is new_size bytes long (<= max_size), in an
  * order that leaves a valid table after a power cut at any point: GPT backup
- * entries+header, flush, then primary entries+header, flush; MBR one sector. */
+ * entries+header, flush, then primary entries+header, flush; MBR one sector.
+ * A GPT copy found invalid is rebuilt from the other one, so both are valid
+ * afterwards; it is then written first (the valid one is never torn). */
 int parttable_grow(struct blkdev *d, const struct parttable_part *p, uint64_t new_size);

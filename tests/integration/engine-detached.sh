@@ -1,7 +1,8 @@
 #!/bin/sh
 # Detached layout (header file, data at the same offsets) on ext4 and XFS,
 # 512 and 4096 sectors: cryptsetup decrypts a copy with the header back to the
-# original bytes.
+# original bytes. The finished header file holds the header only; progress
+# records left after it (a cut during the finish) are cleared by the next run.
 set -eu
 . "$(dirname "$0")/engine-lib.inc"
 need cryptsetup mkfs.ext4 e2fsck
@@ -9,6 +10,11 @@ d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 printf 'engine-detached-test-key' > "$d/key"
 gen_tree "$d/tree"
+
+hdr_len() { # HEADER_FILE -> bytes of LUKS2 header (both metadata copies + keyslots)
+	cryptsetup luksDump "$1" |
+		awk '/^Metadata area:/ { m = $3 } /^Keyslots area:/ { k = $3 } END { print 2 * m + k }'
+}
 
 run_case() { # NAME FS SECTOR SIZE_MB
 	img=$d/$1.img hdr=$d/$1.hdr
@@ -30,6 +36,16 @@ run_case() { # NAME FS SECTOR SIZE_MB
 		die "$1: second run failed"
 	grep -q "already encrypted" "$d/err" || die "$1: second run did not say already encrypted"
 	[ "$(sha < "$img")" = "$after" ] || die "$1: second run changed the image"
+	hlen=$(fsize "$hdr")
+	[ "$hlen" = "$(hdr_len "$hdr")" ] || die "$1: header file holds more than the header"
+	# records (torn, so any bytes) left after the final header by a cut
+	head -c 65536 /dev/urandom |
+		dd of="$hdr" bs=4096 seek=$((hlen / 4096)) conv=notrunc status=none
+	"$ROOTCRYPT" encrypt "$img" --layout detached --header "$hdr" --key-file "$d/key" 2>"$d/err" ||
+		{ cat "$d/err"; die "$1: run over leftover records failed"; }
+	grep -q "cleared the progress records" "$d/err" || die "$1: leftover records not cleared"
+	[ "$(fsize "$hdr")" = "$hlen" ] || die "$1: header file not trimmed after the header"
+	[ "$(sha < "$img")" = "$after" ] || die "$1: clearing the records changed the image"
 	oracle_detached "$img" "$hdr" "$len" "$orig" "$d/key"
 	fsck_clean "$img.copy" "$2"
 	rm -f "$img" "$img.copy" "$hdr"

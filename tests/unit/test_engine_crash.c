@@ -3,7 +3,9 @@
  * fail); the disk is rebuilt as it could be after the cut (unflushed writes
  * all lost, all kept, a random subset, or torn per 512-byte sector); a fresh
  * engine resumes; then the volume must open with the passphrase and decrypt
- * to the original bytes, and a further run must change nothing. */
+ * to the original bytes, the final header must be in both copies, nothing
+ * of the conversion may be left (shift: tail; detached: the digest record
+ * slots), and a further run must change nothing. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "engine.h"
 #include "engine_pipe.h"
 #include "engine_hdr.h"
+#include "engine_record.h"
 #include "test.h"
 #include "test_engine_memdev.h"
 
@@ -60,49 +63,76 @@ static void opts_for(struct engine_opts *o, enum engine_layout layout, uint32_t 
 	o->progress = devnull();
 }
 
-/* 1 when the device decrypts to the original plaintext. */
-static int verify(struct blkdev *dev, struct blkdev *hdrdev, enum engine_layout layout,
-		  const uint8_t *orig)
+/* Detached: 1 when both digest record slots after the header are zeros (or
+ * trimmed away): the digests describe plaintext and must not outlive the
+ * conversion, torn or whole. */
+static int records_cleared(struct blkdev *hdrdev, const struct engine_hdr_info *hi)
+{
+	uint64_t area = engine_record_area_off(hi->hdr_len);
+	uint64_t end = area + 2 * engine_record_slot_size(hi->group);
+	const uint8_t *b = memdev_data(hdrdev);
+
+	for (uint64_t i = area; i < end && i < hdrdev->size; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
+/* NULL when the device holds the finished volume and decrypts to the
+ * original plaintext, else what is wrong. */
+static const char *verify(struct blkdev *dev, struct blkdev *hdrdev, enum engine_layout layout,
+			  const uint8_t *orig)
 {
 	struct engine_hdr *h = NULL;
 	struct engine_hdr_info hi;
 	struct engine_cipher *x = NULL;
 	uint8_t vk[64], *plain = NULL;
-	int ok = 0;
+	const char *bad = NULL;
 
 	if (engine_hdr_load(layout == ENGINE_LAYOUT_SHIFT ? dev : hdrdev, 0, &h) != 1)
-		return 0;
+		return "no LUKS2 header";
 	engine_hdr_get(h, &hi);
-	if (hi.in_progress || !hi.ours || hi.plain_len < ORIG_SIZE)
+	if (hi.in_progress || !hi.ours || hi.plain_len < ORIG_SIZE) {
+		bad = "header not final";
 		goto out;
-	if (engine_hdr_unlock(h, PASS, strlen(PASS), vk, sizeof(vk)) < 0)
+	}
+	if (!hi.both_copies) {
+		bad = "final header not in both copies";
 		goto out;
-	if (engine_cipher_new(&x, vk, 64) < 0)
+	}
+	if (engine_hdr_unlock(h, PASS, strlen(PASS), vk, sizeof(vk)) < 0 ||
+	    engine_cipher_new(&x, vk, 64) < 0) {
+		bad = "header does not unlock";
 		goto out;
+	}
 	plain = malloc(ORIG_SIZE);
 	if (engine_xts(x, false, 0, hi.sector_size, memdev_data(dev) + hi.data_off, plain,
-		       ORIG_SIZE) < 0)
+		       ORIG_SIZE) < 0 || memcmp(plain, orig, ORIG_SIZE) != 0) {
+		bad = "data does not decrypt to the original";
 		goto out;
-	ok = memcmp(plain, orig, ORIG_SIZE) == 0;
-	if (ok && layout == ENGINE_LAYOUT_SHIFT) {
+	}
+	if (layout == ENGINE_LAYOUT_SHIFT) {
 		/* the saved plaintext head is zeros and no in-progress header is
 		 * left (a torn wipe may leave fragments of it: the same keyslot
 		 * bytes the final header holds) */
 		uint64_t toff = engine_tail_offset(dev->size, ENGINE_TAIL_SIZE);
 		struct engine_hdr *t = NULL;
 
-		for (uint64_t i = toff + ENGINE_TAIL_SIZE / 2; i < dev->size && ok; i++)
-			ok = memdev_data(dev)[i] == 0;
-		if (engine_hdr_load(dev, toff, &t) == 1) {
-			ok = 0;
+		for (uint64_t i = toff + ENGINE_TAIL_SIZE / 2; i < dev->size && !bad; i++)
+			if (memdev_data(dev)[i])
+				bad = "saved plaintext head left in the tail";
+		if (!bad && engine_hdr_load(dev, toff, &t) == 1) {
+			bad = "in-progress header left in the tail";
 			engine_hdr_free(t);
 		}
 	}
+	if (layout == ENGINE_LAYOUT_DETACHED && !records_cleared(hdrdev, &hi))
+		bad = "digest record slots left in the header file";
 out:
 	free(plain);
 	engine_cipher_free(x);
 	engine_hdr_free(h);
-	return ok;
+	return bad;
 }
 
 static char first_failure[256];
@@ -150,7 +180,7 @@ static long run_matrix_quiet(enum engine_layout layout, uint32_t S, int *failure
 	if (layout == ENGINE_LAYOUT_DETACHED)
 		hdr = memdev_new("hdr", NULL, 0, &clk, true);
 	opts_for(&o, layout, S, dev, hdr);
-	if (engine_convert(&o) != 0 || !verify(dev, hdr, layout, orig)) {
+	if (engine_convert(&o) != 0 || verify(dev, hdr, layout, orig)) {
 		NOTE_FAILURE("reference conversion failed");
 		return 0;
 	}
@@ -166,6 +196,7 @@ static long run_matrix_quiet(enum engine_layout layout, uint32_t S, int *failure
 			uint8_t *img, *himg = NULL;
 			uint64_t isz, hsz = 0;
 			unsigned seed = (unsigned)(k * 7919 + m);
+			const char *bad;
 
 			d1 = memdev_new("img", orig, ORIG_SIZE, &c1, layout == ENGINE_LAYOUT_SHIFT);
 			if (layout == ENGINE_LAYOUT_DETACHED)
@@ -181,9 +212,11 @@ static long run_matrix_quiet(enum engine_layout layout, uint32_t S, int *failure
 			if (layout == ENGINE_LAYOUT_DETACHED)
 				h2 = memdev_new("hdr", himg, hsz, &c2, true);
 			opts_for(&o, layout, S, d2, h2);
-			if (engine_convert(&o) != 0 || !verify(d2, h2, layout, orig)) {
-				NOTE_FAILURE("cut at op %ld/%ld mode %u: resume did not restore the data",
-					     k, total, m);
+			if (engine_convert(&o) != 0) {
+				NOTE_FAILURE("cut at op %ld/%ld mode %u: resume failed", k, total, m);
+			} else if ((bad = verify(d2, h2, layout, orig))) {
+				NOTE_FAILURE("cut at op %ld/%ld mode %u: after resume: %s", k, total,
+					     m, bad);
 			} else {
 				long before = c2.ops;
 
@@ -252,6 +285,7 @@ static long run_double(enum engine_layout layout, int *failures)
 		uint8_t *img, *himg = NULL, *img2, *himg2 = NULL;
 		uint64_t isz, hsz = 0, isz2, hsz2 = 0;
 		bool shift = layout == ENGINE_LAYOUT_SHIFT;
+		const char *bad;
 
 		d1 = memdev_new("img", orig, ORIG_SIZE, &c1, shift);
 		h1 = shift ? NULL : memdev_new("hdr", NULL, 0, &c1, true);
@@ -274,8 +308,10 @@ static long run_double(enum engine_layout layout, int *failures)
 		d3 = memdev_new("img", img2, isz2, &c3, shift);
 		h3 = shift ? NULL : memdev_new("hdr", himg2, hsz2, &c3, true);
 		opts_for(&o, layout, 4096, d3, h3);
-		if (engine_convert(&o) != 0 || !verify(d3, h3, layout, orig))
-			NOTE_FAILURE("double cut at %ld then %ld: data not restored", k, c2.fail_at);
+		if (engine_convert(&o) != 0)
+			NOTE_FAILURE("double cut at %ld then %ld: resume failed", k, c2.fail_at);
+		else if ((bad = verify(d3, h3, layout, orig)))
+			NOTE_FAILURE("double cut at %ld then %ld: %s", k, c2.fail_at, bad);
 		cases++;
 		free(img);
 		free(himg);
@@ -308,4 +344,53 @@ TEST(engine_crash_double_cut)
 		a, b, failures, failures ? ": " : "", first_failure);
 	CHECK(a > 10 && b > 10);
 	CHECK_EQ_INT(failures, 0);
+}
+
+/* The state a cut right after the final commit leaves: final header, whole
+ * records in both slots. The next run clears them (and a run after that
+ * writes nothing); the volume still decrypts. */
+TEST(engine_detached_done_clears_leftover_records)
+{
+	uint8_t *orig = original();
+	struct memdev_clock clk = { .fail_at = -1 };
+	struct blkdev *dev = memdev_new("img", orig, ORIG_SIZE, &clk, false);
+	struct blkdev *hdr = memdev_new("hdr", NULL, 0, &clk, true);
+	struct engine_record rec = { .group_len = 512 << 10 };
+	struct engine_hdr *h = NULL;
+	struct engine_hdr_info hi;
+	struct engine_opts o;
+	uint64_t area, slot;
+	uint8_t *scratch;
+	long before;
+
+	opts_for(&o, ENGINE_LAYOUT_DETACHED, 4096, dev, hdr);
+	CHECK(engine_convert(&o) == 0);
+	CHECK(verify(dev, hdr, ENGINE_LAYOUT_DETACHED, orig) == NULL);
+	CHECK(engine_hdr_load(hdr, 0, &h) == 1);
+	engine_hdr_get(h, &hi);
+	engine_hdr_free(h);
+	area = engine_record_area_off(hi.hdr_len);
+	slot = engine_record_slot_size(hi.group);
+	CHECK(hdr->size >= area + 2 * slot);
+	scratch = blkdev_alloc(slot);
+	rec.digests = calloc(rec.group_len / ENGINE_RECORD_PIECE, sizeof(uint64_t));
+	memcpy(rec.uuid, hi.uuid, sizeof(rec.uuid));
+	for (rec.seq = 5; rec.seq <= 6; rec.seq++) {
+		rec.group_off = (rec.seq - 5) * rec.group_len;
+		CHECK(engine_record_write(hdr, area, slot, &rec, scratch) == 0);
+	}
+	free(scratch);
+	free(rec.digests);
+	CHECK(verify(dev, hdr, ENGINE_LAYOUT_DETACHED, orig) != NULL);
+
+	opts_for(&o, ENGINE_LAYOUT_DETACHED, 4096, dev, hdr);
+	CHECK(engine_convert(&o) == 0);
+	CHECK(verify(dev, hdr, ENGINE_LAYOUT_DETACHED, orig) == NULL);
+	before = clk.ops;
+	opts_for(&o, ENGINE_LAYOUT_DETACHED, 4096, dev, hdr);
+	CHECK(engine_convert(&o) == 0);
+	CHECK_EQ_INT(clk.ops, before);
+	blkdev_close(dev);
+	blkdev_close(hdr);
+	free(orig);
 }
