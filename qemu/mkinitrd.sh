@@ -6,7 +6,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ $# = 2 ] || die "usage: mkinitrd.sh FLAVOUR OUT"
-f=$1 out=$2 r=$Q/root-$1
+# dracut-nosystemd: dracut's shell-based init (no systemd in the initramfs),
+# built in the dracut root
+f=$1 out=$2 r=$Q/root-${1%-nosystemd}
 kver=$(cat "$r/.done" 2>/dev/null) || die "no root for '$f': run qemu/build-root.sh"
 fake_ca
 # The cached root is shared by every checkout on this machine: one build at a time.
@@ -36,13 +38,14 @@ initramfs-tools)
 	in_chroot "$r" mkinitramfs -o /boot/initrd.img-test "$kver" >"$Q/mkinitrd-$f.log" 2>&1 ||
 		{ tail -n 20 "$Q/mkinitrd-$f.log" >&2; die "mkinitramfs failed"; }
 	;;
-dracut)
+dracut | dracut-nosystemd)
 	rm -rf "$r/usr/lib/dracut/modules.d/99rctest"
 	cp -r "$QEMU_DIR/guest/dracut/99rctest" "$r/usr/lib/dracut/modules.d/"
-	mods="network-legacy rctest"
+	mods="network-legacy rctest" omit=ifcfg
 	[ -d "$r/usr/lib/dracut/modules.d/90rootcrypt" ] && mods="$mods rootcrypt"
+	[ "$f" = dracut-nosystemd ] && omit="$omit systemd systemd-initrd dracut-systemd"
 	in_chroot "$r" dracut --force --no-hostonly --no-early-microcode --kver "$kver" \
-		-a "$mods" -o ifcfg /boot/initrd.img-test >"$Q/mkinitrd-$f.log" 2>&1 ||
+		-a "$mods" -o "$omit" /boot/initrd.img-test >"$Q/mkinitrd-$f.log" 2>&1 ||
 		{ tail -n 20 "$Q/mkinitrd-$f.log" >&2; die "dracut failed"; }
 	;;
 *) die "unknown flavour '$f'" ;;

@@ -45,10 +45,10 @@ boot() {
 	# shellcheck disable=SC1090
 	. "$disk.env"
 	append="console=ttyS0 panic=-1 ro root=${ROOT:-UUID=$FS_UUID} rctest.manifest=$MANIFEST_SHA"
-	[ "$f" = dracut ] && append="$append rd.shell=0 rd.emergency=reboot"
+	case $f in dracut*) append="$append rd.shell=0 rd.emergency=reboot" ;; esac
 	if [ -n "$net" ]; then
 		append="$append ip=dhcp rctest.net=1"
-		[ "$f" = dracut ] && append="$append rd.neednet=1"
+		case $f in dracut*) append="$append rd.neednet=1" ;; esac
 		set -- --fake "$W/fake" "$@"
 	fi
 	bash "$QEMU_DIR/run.sh" --kernel "$kernel" --initrd "$W/initrd-$f" --disk "$disk" \
@@ -321,6 +321,15 @@ t_bench() { # not a test (only with FILTER=bench): throttled disk, ADE-style dd
 		tee "$Q/bench.txt" | tail -n 1
 }
 
+t_nosystemd() { # dracut without systemd in the initramfs (its shell init)
+	local t1=$SECONDS   # runs the same module: encrypt, then unlock
+	bash "$QEMU_DIR/mkinitrd.sh" dracut-nosystemd "$W/initrd-dracut-nosystemd" || return 1
+	echo "initramfs dracut-nosystemd built in $((SECONDS - t1))s"
+	t_encrypt dracut-nosystemd || return 1
+	! grep -aq 'Reached target' "$W/enc1-dracut-nosystemd.log" ||
+		{ echo "systemd ran in the initramfs"; return 1; }
+}
+
 passed=0 failed=0
 scenario() { # scenario NAME CMD...
 	local name=$1 out t1=$SECONDS; shift
@@ -352,6 +361,7 @@ if has_boot; then
 	for f in $FLAVOURS; do scenario "recovery-$f" t_recovery "$f"; done
 	scenario "keycut-dracut" t_keycut dracut
 	for f in $FLAVOURS; do scenario "detached-$f" t_detached "$f"; done
+	scenario "encrypt-dracut-nosystemd" t_nosystemd
 	scenario "storm-initramfs-tools" t_storm initramfs-tools
 	scenario "resume-start-dracut" t_resume dracut start "rootcrypt: encrypting '.*' in place"
 	scenario "resume-early-dracut" t_resume dracut early 'rootcrypt: encrypting /.*: +1[0-4]\.[0-9]%'

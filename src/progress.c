@@ -39,8 +39,11 @@ static unsigned progress_tenth(uint64_t total, uint64_t done)
 {
 	if (!total || done >= total)
 		return 10;
-	/* done < total here, so done / (total / 10 + 1) never exceeds 9 and never overflows */
-	return (unsigned)(done / (total / 10 + (total % 10 != 0)));
+	/* exact (a line at 50.0 %, not one step later) unless done * 10
+	 * would overflow, i.e. past 1.8 EB, where one step early is harmless */
+	if (done <= UINT64_MAX / 10)
+		return (unsigned)(done * 10 / total);
+	return (unsigned)(done / (total / 10 + 1));
 }
 
 void progress_init(struct progress *p, FILE *out, bool json, const char *what, uint64_t total,

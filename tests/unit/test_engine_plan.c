@@ -155,4 +155,17 @@ TEST(progress_prints_every_tenth_even_within_the_interval)
 	CHECK(strstr(text, "\"percent\":79.2") == NULL);
 	CHECK(strstr(text, "\"percent\":72.6") != NULL);
 	free(text);
+
+	/* a step landing exactly on a tenth prints there, not one step later
+	 * (96 MiB in 4 MiB units: 12 units = 50.0 %) */
+	text = NULL;
+	out = open_memstream(&text, &len);
+	CHECK(out != NULL);
+	progress_init(&p, out, true, "encrypting", 96ull << 20, 0);
+	for (uint64_t done = 4ull << 20; done < 96ull << 20; done += 4ull << 20)
+		progress_update(&p, done, false);
+	fclose(out);
+	CHECK(strstr(text, "\"percent\":50.0") != NULL);
+	CHECK(strstr(text, "\"percent\":54.2") == NULL);
+	free(text);
 }
