@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "crypto_xts_aesni.h"
+#include "crypto_xts_vaes.h"
 #include "log.h"
 #include "secmem.h"
 
@@ -17,6 +18,7 @@
 
 struct aesni_xts {
 	__m128i ek1[15], dk1[15], ek2[15];
+	bool wide; /* runs of >= 512 bytes go to the VAES kernel */
 };
 
 bool aesni_xts_supported(void)
@@ -88,8 +90,15 @@ int aesni_xts_new(struct aesni_xts **ret, const void *key, size_t key_len)
 	expand256(key, x->ek1);
 	expand256((const uint8_t *)key + 32, x->ek2);
 	make_dec(x->ek1, x->dk1);
+	x->wide = vaes_xts_supported();
 	*ret = x;
 	return 0;
+}
+
+bool aesni_xts_set_wide(struct aesni_xts *x, bool on)
+{
+	x->wide = on && vaes_xts_supported();
+	return x->wide;
 }
 
 void aesni_xts_free(struct aesni_xts *x)
@@ -119,6 +128,14 @@ AES_TARGET static void xts_run(const struct aesni_xts *x, bool enc, uint64_t idx
 		t = _mm_aesenc_si128(t, x->ek2[r]);
 	t = _mm_aesenclast_si128(t, x->ek2[14]);
 
+	if (x->wide && len >= 512) {
+		uint8_t tw[16];
+
+		_mm_storeu_si128((__m128i *)tw, t);
+		vaes_xts_bulk(k, enc, tw, in, out, len & ~(size_t)511);
+		t = _mm_loadu_si128((const __m128i *)tw);
+		i = (len & ~(size_t)511) / 16;
+	}
 	for (; i + LANES <= n; i += LANES) {
 		__m128i tw[LANES], b[LANES];
 
@@ -175,6 +192,12 @@ struct aesni_xts {
 	int unused;
 };
 
+bool aesni_xts_set_wide(struct aesni_xts *x, bool on)
+{
+	(void)x, (void)on;
+	return false;
+}
+
 bool aesni_xts_supported(void)
 {
 	return false;
@@ -198,6 +221,12 @@ void aesni_xts_decrypt(const struct aesni_xts *x, uint64_t tweak_index, const vo
 		       void *out, size_t len)
 {
 	(void)x, (void)tweak_index, (void)in, (void)out, (void)len;
+}
+
+bool aesni_xts_set_wide(struct aesni_xts *x, bool on)
+{
+	x->wide = on && vaes_xts_supported();
+	return x->wide;
 }
 
 void aesni_xts_free(struct aesni_xts *x)

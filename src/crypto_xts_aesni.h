@@ -1,4 +1,4 @@
-/* AES-256-XTS with AES-NI (8 blocks in flight), used by the engine when the
+/* AES-256-XTS with AES-NI (8 blocks in flight; 32 with VAES), used by the engine when the
  * CPU has it; crypto_xts (mbedTLS) stays the reference and the fallback.
  * Checked byte for byte against IEEE 1619 vector 10 and against mbedTLS. */
 #pragma once
@@ -18,3 +18,7 @@ void aesni_xts_encrypt(const struct aesni_xts *x, uint64_t tweak_index, const vo
 void aesni_xts_decrypt(const struct aesni_xts *x, uint64_t tweak_index, const void *in,
 		       void *out, size_t len);
 void aesni_xts_free(struct aesni_xts *x);
+/* Runs of 512 bytes or more use the VAES kernel (crypto_xts_vaes.h) when the
+ * CPU has it, which aesni_xts_new turns on by itself; this turns it off or
+ * back on (tests compare both paths). Returns whether it is now on. */
+bool aesni_xts_set_wide(struct aesni_xts *x, bool on);

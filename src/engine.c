@@ -384,7 +384,7 @@ static int shift_pass(struct engine *e)
 	struct engine_hdr_info ti;
 	struct engine_pipe *p = NULL;
 	struct engine_plan pl;
-	uint64_t toff = engine_tail_offset(e->dev->size, e->T), mark, n;
+	uint64_t toff = engine_tail_offset(e->dev->size, e->T), mark, n, done;
 	int r = 0, r2;
 
 	engine_hdr_get(e->tail, &ti);
@@ -428,8 +428,9 @@ static int shift_pass(struct engine *e)
 			mark = s->u.src + s->u.len;
 		}
 		r = blkdev_write(e->dev, s->buf, s->u.len, s->u.dst);
+		done = ti.plain_len - s->u.src; /* the reader reuses the slot once put */
 		engine_pipe_put(p, i);
-		progress_update(&e->prog, ti.plain_len - s->u.src, false);
+		progress_update(&e->prog, done, false);
 	}
 	r2 = engine_pipe_stop(p);
 	if (r == 0 && r2 < 0)

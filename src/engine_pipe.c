@@ -62,6 +62,7 @@ uint64_t engine_sector_digest(const void *data, size_t len)
 struct engine_cipher {
 	struct crypto_xts *ref;
 	struct aesni_xts *fast;
+	bool wide;
 };
 
 int engine_xts(struct engine_cipher *c, bool encrypt, uint64_t plain_off, uint32_t sector_size,
@@ -125,10 +126,17 @@ int engine_cipher_new(struct engine_cipher **ret, const void *key, size_t key_le
 		return r;
 	}
 	if (!(force && strcmp(force, "mbedtls") == 0) && aesni_xts_supported() &&
-	    aesni_xts_new(&c->fast, key, key_len) == 0 && !aesni_agrees(c)) {
-		log_warn("AES-NI XTS disagrees with mbedTLS: using mbedTLS");
-		aesni_xts_free(c->fast);
-		c->fast = NULL;
+	    aesni_xts_new(&c->fast, key, key_len) == 0) {
+		c->wide = aesni_xts_set_wide(c->fast, !(force && strcmp(force, "aesni") == 0));
+		if (c->wide && !aesni_agrees(c)) {
+			log_warn("VAES XTS kernel disagrees with mbedTLS: using AES-NI alone");
+			c->wide = aesni_xts_set_wide(c->fast, false);
+		}
+		if (!aesni_agrees(c)) {
+			log_warn("AES-NI XTS disagrees with mbedTLS: using mbedTLS");
+			aesni_xts_free(c->fast);
+			c->fast = NULL;
+		}
 	}
 	log_debug("data cipher backend: %s", engine_cipher_name(c));
 	*ret = c;
@@ -137,7 +145,7 @@ int engine_cipher_new(struct engine_cipher **ret, const void *key, size_t key_le
 
 const char *engine_cipher_name(const struct engine_cipher *c)
 {
-	return c->fast ? "aes-ni" : "mbedtls";
+	return !c->fast ? "mbedtls" : c->wide ? "vaes-avx512" : "aes-ni";
 }
 
 void engine_cipher_free(struct engine_cipher *c)

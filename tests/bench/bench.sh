@@ -5,10 +5,12 @@
 #   with its default checksum resilience). Each run gets a fresh preallocated
 #   copy of the same image. Prints seconds, MB/s, ratio to dd, ratio to
 #   cryptsetup of the same layout, and rootcrypt's peak RSS.
-# Usage: bench.sh [SIZE_MiB (2048)] [DIR (/tmp)]    env ROOTCRYPT=path
+# Usage: bench.sh [SIZE_MiB (2048)] [DIR (/tmp)] [ROUNDS (5)]
+#   env ROOTCRYPT=path; BENCH_RAW=FILE keeps every round's timings.
 set -eu
 size=${1:-2048}
 dir=${2:-/tmp}
+rounds=${3:-5}
 rc=$(cd "$(dirname "${ROOTCRYPT:-./rootcrypt}")" && pwd)/$(basename "${ROOTCRYPT:-./rootcrypt}")
 for t in cryptsetup mkfs.ext4 dd /usr/bin/time; do
 	command -v "$t" >/dev/null 2>&1 || { echo "bench: $t missing" >&2; exit 1; }
@@ -38,7 +40,11 @@ run() {
 	echo "$name $(cat "$w/time")"
 }
 
-{
+# One round = every method once, on a fresh copy each, in a fixed order; the
+# rounds interleave so that a slow spell of this shared host hits all methods
+# alike. dd's block size is chosen per round (best of three).
+for round in $(seq "$rounds"); do
+	echo "round $round of $rounds" >&2
 	best=
 	for bs in 1M 4M 16M; do
 		set -- $(run "dd-$bs" dd if="$w/t.img" of="$w/t.img" bs=$bs iflag=direct oflag=direct \
@@ -47,8 +53,9 @@ run() {
 			best=$2 bestbs=$bs
 		fi
 	done
-	echo "dd(bs=$bestbs) $best 0"
-	run rootcrypt-shift "$rc" encrypt "$w/t.img" --key-file "$w/key"
+	echo "dd $best 0 $bestbs"
+	run rootcrypt-shift env ROOTCRYPT_DEBUG=1 "$rc" encrypt "$w/t.img" --key-file "$w/key"
+	sed -n 's/.*data cipher backend: //p' "$w/err" > "$w/cipher"
 	run rootcrypt-detached "$rc" encrypt "$w/t.img" --layout detached --header "$w/t.hdr" \
 		--key-file "$w/key"
 	run cryptsetup-shift cryptsetup reencrypt --encrypt --type luks2 --reduce-device-size 32M \
@@ -57,20 +64,38 @@ run() {
 	run cryptsetup-detached cryptsetup reencrypt --encrypt --type luks2 --header "$w/t.hdr" \
 		--force-offline-reencrypt --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
 		--key-file "$w/key" -q "$w/t.img"
-} > "$w/results"
+done > "$w/results"
+[ -z "${BENCH_RAW:-}" ] || cp "$w/results" "$BENCH_RAW"
 
-awk -v bytes="$bytes" -v nproc="$(nproc)" '
-	{ name[NR] = $1; sec[NR] = $2; rss[NR] = $3; if ($1 ~ /^dd/) dd = $2
-	  if ($1 == "cryptsetup-shift") cs["shift"] = $2
-	  if ($1 == "cryptsetup-detached") cs["detached"] = $2 }
+# Median per method (and min..max), ratios of medians.
+awk -v bytes="$bytes" -v nproc="$(nproc)" -v rounds="$rounds" \
+    -v cipher="$(cat "$w/cipher")" '
+	function median(list,   n, a, i, j, t) {
+		n = split(list, a, " ")
+		for (i = 1; i <= n; i++)
+			for (j = i + 1; j <= n; j++)
+				if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+		lo = a[1]; hi = a[n]
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	!($1 in secs) { order[++n] = $1 }
+	{ secs[$1] = secs[$1] " " $2; if ($3 > rss[$1]) rss[$1] = $3 }
+	$1 == "dd" { bs[$4]++ }
 	END {
-		printf "%-20s %8s %9s %8s %13s %10s\n", "method", "seconds", "MB/s", "vs dd", "vs cryptsetup", "peak RSS"
-		for (i = 1; i <= NR; i++) {
-			l = name[i]; sub(/^rootcrypt-/, "", l)
-			vcs = (name[i] ~ /^rootcrypt/ && cs[l] > 0) ? sprintf("%.2fx", cs[l] / sec[i]) : "-"
-			r = rss[i] > 0 && name[i] ~ /^rootcrypt/ ? sprintf("%.1f MiB", rss[i] / 1024) : "-"
-			printf "%-20s %8.2f %9.1f %7.2fx %13s %10s\n", name[i], sec[i], bytes / sec[i] / 1e6,
-				dd / sec[i], vcs, r
+		for (i = 1; i <= n; i++) {
+			m = order[i]; med[m] = median(secs[m]); min[m] = lo; max[m] = hi
 		}
-		printf "(%d MiB image, %d CPUs; ratios: throughput relative to dd / to cryptsetup of the same layout)\n", bytes / 1048576, nproc
+		for (b in bs) bslist = bslist (bslist ? "," : "") b
+		printf "%-20s %8s %13s %9s %8s %13s %10s\n", "method", "median s", "min..max s",
+			"MB/s", "vs dd", "vs cryptsetup", "peak RSS"
+		for (i = 1; i <= n; i++) {
+			m = order[i]; l = m; sub(/^rootcrypt-/, "", l)
+			cs = "cryptsetup-" l
+			vcs = (m ~ /^rootcrypt/ && med[cs] > 0) ? sprintf("%.2fx", med[cs] / med[m]) : "-"
+			r = m ~ /^rootcrypt/ ? sprintf("%.1f MiB", rss[m] / 1024) : "-"
+			printf "%-20s %8.2f %13s %9.1f %7.2fx %13s %10s\n", m == "dd" ? "dd(bs=" bslist ")" : m,
+				med[m], sprintf("%.2f..%.2f", min[m], max[m]), bytes / med[m] / 1e6,
+				med["dd"] / med[m], vcs, r
+		}
+		printf "(%d MiB image, %d CPUs, %d rounds, rootcrypt cipher %s; medians; ratios: throughput relative to dd / to cryptsetup of the same layout)\n", bytes / 1048576, nproc, rounds, cipher
 	}' "$w/results"
