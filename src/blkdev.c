@@ -52,9 +52,9 @@ static long fault_budget(void)
 
 static int fault_tick(void)
 {
-	static long ops; /* writer and shift committer tick it concurrently */
+	static long ops;
 
-	if (fault_budget() >= 0 && __atomic_fetch_add(&ops, 1, __ATOMIC_RELAXED) >= fault_budget())
+	if (fault_budget() >= 0 && ops++ >= fault_budget())
 		return -EIO;
 	return 0;
 }

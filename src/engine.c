@@ -12,7 +12,6 @@
 #include "bootpart.h"
 #include "crypto.h"
 #include "engine.h"
-#include "engine_commit.h"
 #include "engine_pipe.h"
 #include "engine_record.h"
 #include "fsprobe.h"
@@ -384,9 +383,8 @@ static int shift_pass(struct engine *e)
 {
 	struct engine_hdr_info ti;
 	struct engine_pipe *p = NULL;
-	struct engine_committer *c = NULL;
 	struct engine_plan pl;
-	uint64_t toff = engine_tail_offset(e->dev->size, e->T), mark, requested, batch, n, src, done;
+	uint64_t toff = engine_tail_offset(e->dev->size, e->T), mark, n, done;
 	int r = 0, r2;
 
 	engine_hdr_get(e->tail, &ti);
@@ -400,9 +398,6 @@ static int shift_pass(struct engine *e)
 		return log_error(EINVAL, "'%s': in-progress header geometry does not fit the device",
 				 e->dev->name);
 	n = engine_plan_units(&pl);
-	/* Ask for a commit every half shift: the other half is the writer's
-	 * room while the commit's flushes run. */
-	batch = ti.data_off / 2 > e->U ? ti.data_off / 2 : e->U;
 	progress_init(&e->prog, e->o->progress ? e->o->progress : stderr, e->o->json, "encrypting",
 		      ti.plain_len, ti.plain_len - mark);
 	if (n) {
@@ -413,43 +408,30 @@ static int shift_pass(struct engine *e)
 				      e->head_copy, e->head_len);
 		if (r < 0)
 			return r;
-		r = engine_committer_start(&c, e->tail, e->dev, toff, mark);
-		if (r < 0) {
-			engine_pipe_stop(p);
-			return r;
-		}
 	}
-	requested = mark;
 	for (uint64_t i = 0; i < n && r == 0; i++) {
 		struct engine_pipe_slot *s;
 
 		r = engine_pipe_get(p, i, &s);
 		if (r < 0)
 			break;
-		/* This unit's destination overwrites source bytes >= src + H:
-		 * the durable mark must say they are done first. Requests are
-		 * made at fixed points of the plan (never by timing), so every
-		 * run issues the same writes and flushes. */
-		if (engine_shift_need_commit(requested, s->u.src, ti.data_off)) {
-			requested = s->u.src + s->u.len;
-			r = engine_committer_request(c, requested);
+		if (engine_shift_need_commit(mark, s->u.src, ti.data_off)) {
+			/* Data above this unit must be durable before the mark says so,
+			 * and the mark durable before its source is overwritten. */
+			r = blkdev_flush(e->dev);
+			if (r == 0)
+				r = engine_hdr_set_mark(e->tail, s->u.src + s->u.len);
+			if (r == 0)
+				r = engine_hdr_commit(e->tail, e->dev, toff);
+			if (r < 0)
+				break;
+			mark = s->u.src + s->u.len;
 		}
-		if (r == 0)
-			r = engine_committer_wait(c, s->u.src + ti.data_off);
-		if (r == 0)
-			r = blkdev_write(e->dev, s->buf, s->u.len, s->u.dst);
-		src = s->u.src; /* the reader reuses the slot once put */
+		r = blkdev_write(e->dev, s->buf, s->u.len, s->u.dst);
+		done = ti.plain_len - s->u.src; /* the reader reuses the slot once put */
 		engine_pipe_put(p, i);
-		if (r == 0 && requested - src >= batch) {
-			requested = src;
-			r = engine_committer_request(c, requested);
-		}
-		done = ti.plain_len - src;
 		progress_update(&e->prog, done, false);
 	}
-	r2 = engine_committer_stop(c, &mark);
-	if (r == 0 && r2 < 0)
-		r = r2;
 	r2 = engine_pipe_stop(p);
 	if (r == 0 && r2 < 0)
 		r = r2;

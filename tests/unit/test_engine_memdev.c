@@ -1,6 +1,5 @@
 /* See test_engine_memdev.h. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +31,7 @@ static int tick(struct memdev *m)
 	return 0;
 }
 
-static int mem_pread_locked(struct blkdev *d, void *buf, size_t len, uint64_t off)
+static int mem_pread(struct blkdev *d, void *buf, size_t len, uint64_t off)
 {
 	struct memdev *m = d->priv;
 
@@ -44,7 +43,7 @@ static int mem_pread_locked(struct blkdev *d, void *buf, size_t len, uint64_t of
 	return 0;
 }
 
-static int mem_pwrite_locked(struct blkdev *d, const void *buf, size_t len, uint64_t off)
+static int mem_pwrite(struct blkdev *d, const void *buf, size_t len, uint64_t off)
 {
 	struct memdev *m = d->priv;
 	struct pending *p;
@@ -78,7 +77,7 @@ static void drop_pending(struct memdev *m)
 	m->npend = 0;
 }
 
-static int mem_flush_locked(struct blkdev *d)
+static int mem_flush(struct blkdev *d)
 {
 	struct memdev *m = d->priv;
 	int r = tick(m);
@@ -91,7 +90,7 @@ static int mem_flush_locked(struct blkdev *d)
 	return 0;
 }
 
-static int mem_grow_locked(struct blkdev *d, uint64_t size)
+static int mem_grow(struct blkdev *d, uint64_t size)
 {
 	struct memdev *m = d->priv;
 	uint8_t *c, *du;
@@ -127,51 +126,6 @@ static void mem_close(struct blkdev *d)
 	free(m->cur);
 	free(m->durable);
 	free(m);
-}
-
-/* The engine reads, writes and commits from several threads (reader,
- * writer, shift committer): one lock makes each operation one event of the
- * recorded order, which is what a cut is taken against. */
-static pthread_mutex_t mem_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int mem_pread(struct blkdev *d, void *buf, size_t len, uint64_t off)
-{
-	int r;
-
-	pthread_mutex_lock(&mem_lock);
-	r = mem_pread_locked(d, buf, len, off);
-	pthread_mutex_unlock(&mem_lock);
-	return r;
-}
-
-static int mem_pwrite(struct blkdev *d, const void *buf, size_t len, uint64_t off)
-{
-	int r;
-
-	pthread_mutex_lock(&mem_lock);
-	r = mem_pwrite_locked(d, buf, len, off);
-	pthread_mutex_unlock(&mem_lock);
-	return r;
-}
-
-static int mem_flush(struct blkdev *d)
-{
-	int r;
-
-	pthread_mutex_lock(&mem_lock);
-	r = mem_flush_locked(d);
-	pthread_mutex_unlock(&mem_lock);
-	return r;
-}
-
-static int mem_grow(struct blkdev *d, uint64_t size)
-{
-	int r;
-
-	pthread_mutex_lock(&mem_lock);
-	r = mem_grow_locked(d, size);
-	pthread_mutex_unlock(&mem_lock);
-	return r;
 }
 
 static const struct blkdev_ops mem_ops = {
