@@ -56,6 +56,8 @@ void progress_init(struct progress *p, FILE *out, bool json, const char *what, u
 	p->done_at_start = done;
 	p->start = p->last = now_s();
 	p->last_tenth = progress_tenth(total, done);
+	p->last_done = done;
+	p->printed = false;
 }
 
 void progress_update(struct progress *p, uint64_t done, bool force)
@@ -66,8 +68,13 @@ void progress_update(struct progress *p, uint64_t done, bool force)
 
 	if (!p->out || (!force && t - p->last < PROGRESS_INTERVAL_S && tenth == p->last_tenth))
 		return;
+	/* the forced final update right after the tenth rule printed 100 % */
+	if (force && p->printed && done == p->last_done)
+		return;
 	p->last = t;
 	p->last_tenth = tenth;
+	p->last_done = done;
+	p->printed = true;
 	progress_format(line, sizeof(line), p->json, p->what, p->total, p->done_at_start, done,
 			t - p->start);
 	fprintf(p->out, p->json ? "%s\n" : "rootcrypt: %s\n", line);

@@ -18,11 +18,14 @@ struct progress {
 	uint64_t done_at_start;	/* resumed runs: rate counts this run only */
 	double start, last;	/* monotonic seconds */
 	unsigned last_tenth;	/* tenths of total done at the last line */
+	uint64_t last_done;	/* bytes done at the last line */
+	bool printed;		/* a line was printed */
 };
 
 void progress_init(struct progress *p, FILE *out, bool json, const char *what, uint64_t total,
 		   uint64_t done);
-/* Prints when the interval has passed (or force); cheap otherwise. */
+/* Prints when the interval has passed or another tenth is done, or on force
+ * unless the last line already said the same bytes done; cheap otherwise. */
 void progress_update(struct progress *p, uint64_t done, bool force);
 
 /* Pure: formats one update for done bytes after elapsed seconds (rate over

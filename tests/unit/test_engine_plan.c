@@ -169,3 +169,30 @@ TEST(progress_prints_every_tenth_even_within_the_interval)
 	CHECK(strstr(text, "\"percent\":54.2") == NULL);
 	free(text);
 }
+
+TEST(progress_final_line_is_not_repeated)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	struct progress p;
+
+	CHECK(out != NULL);
+	progress_init(&p, out, true, "encrypting", 1000, 0);
+	progress_update(&p, 1000, false); /* the tenth rule prints 100 % */
+	progress_update(&p, 1000, true);  /* the engine's forced final update */
+	fclose(out);
+	CHECK(strstr(text, "\"percent\":100.0") != NULL);
+	CHECK(strstr(strstr(text, "\"percent\":100.0") + 1, "\"percent\":100.0") == NULL);
+	free(text);
+
+	/* a forced update with nothing printed yet (a finished resume) prints */
+	text = NULL;
+	out = open_memstream(&text, &len);
+	CHECK(out != NULL);
+	progress_init(&p, out, true, "encrypting", 1000, 1000);
+	progress_update(&p, 1000, true);
+	fclose(out);
+	CHECK(strstr(text, "\"percent\":100.0") != NULL);
+	free(text);
+}
