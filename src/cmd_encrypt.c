@@ -33,7 +33,7 @@ static void usage(FILE *f)
 		"  --layout detached header in the file --header F, data at the same offsets\n"
 		"  --json            progress as one JSON object per line\n"
 		"  --sector-size N   encryption sector (default 4096 when the size allows)\n"
-		"  --unit BYTES      I/O size (default 4 MiB); --threads N encryptor threads\n");
+		"  --unit BYTES      I/O size (default 16 MiB); --threads N encryptor threads\n");
 }
 
 static int parse_u64(const char *s, uint64_t *ret)
@@ -109,8 +109,9 @@ int cmd_encrypt(int argc, char **argv)
 			o.sector_size = (uint32_t)v;
 			break;
 		case 'u':
-			if (parse_u64(optarg, &v) < 0 || !v || v % 4096 || v > (64ull << 20) / 8)
-				return log_error(EINVAL, "--unit must be a multiple of 4096 up to 8 MiB"), CMD_USAGE;
+			/* at most 3 buffers of 16 MiB: peak RSS stays under 64 MiB */
+			if (parse_u64(optarg, &v) < 0 || !v || v % 4096 || v > (16ull << 20))
+				return log_error(EINVAL, "--unit must be a multiple of 4096 up to 16 MiB"), CMD_USAGE;
 			o.unit = v;
 			break;
 		case 't':

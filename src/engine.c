@@ -404,8 +404,10 @@ static int shift_pass(struct engine *e)
 		r = head_hide(e, ti.uuid, ti.plain_len);
 		if (r < 0)
 			return r;
-		r = engine_pipe_start(&p, &pl, e->dev, e->xts, ti.sector_size, e->threads, 8, false,
-				      e->head_copy, e->head_len);
+		/* one unit being read, one encrypted, one written, at least */
+		r = engine_pipe_start(&p, &pl, e->dev, e->xts, ti.sector_size, e->threads,
+				      ENGINE_SHIFT_BUFFERS / e->U > 3 ? (unsigned)(ENGINE_SHIFT_BUFFERS / e->U) : 3,
+				      false, e->head_copy, e->head_len);
 		if (r < 0)
 			return r;
 	}

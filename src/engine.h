@@ -19,7 +19,8 @@
  * for, btrfs's at 64 KiB included) are saved in the tail and zeroed on disk
  * while converting, so nothing mounts a half-moved file system. */
 #define ENGINE_HEAD_HIDE (128ull << 10)
-#define ENGINE_UNIT_DEFAULT (4ull << 20)	/* one I/O */
+#define ENGINE_UNIT_DEFAULT (16ull << 20)	/* one I/O, like dd's best block size here */
+#define ENGINE_SHIFT_BUFFERS (32ull << 20)	/* shift read-ahead budget (min 3 units) */
 #define ENGINE_GROUP_DEFAULT (16ull << 20)	/* detached: bytes per digest record */
 #define ENGINE_MIN_SIZE (1ull << 20)		/* smaller targets are refused */
 
