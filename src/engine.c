@@ -379,6 +379,26 @@ static int shift_finish(struct engine *e)
 	return shift_wipe_tail(e);
 }
 
+/* Before the unit whose destination is [u->src + H, ...) is written: if that
+ * would overwrite source bytes the durable mark does not yet cover, make the
+ * data written so far durable, then the mark (ENGINE.md, step 3). */
+static int shift_commit_before(struct engine *e, uint64_t *mark, const struct engine_unit *u,
+			       uint64_t data_off, uint64_t toff)
+{
+	int r;
+
+	if (!engine_shift_need_commit(*mark, u->src, data_off))
+		return 0;
+	r = blkdev_flush(e->dev);
+	if (r == 0)
+		r = engine_hdr_set_mark(e->tail, u->src + u->len);
+	if (r == 0)
+		r = engine_hdr_commit(e->tail, e->dev, toff);
+	if (r == 0)
+		*mark = u->src + u->len;
+	return r;
+}
+
 static int shift_pass(struct engine *e)
 {
 	struct engine_hdr_info ti;
@@ -411,27 +431,32 @@ static int shift_pass(struct engine *e)
 		if (r < 0)
 			return r;
 	}
+	/* The commit before unit i + 1 is made right after unit i is written
+	 * and before its buffer goes back to the reader: the next read then
+	 * runs alongside the next write, and the commit's small writes and
+	 * flushes do not wait behind that read. The units' places come from the
+	 * plan, so the order of writes and flushes is the same as committing
+	 * when unit i + 1 arrives. */
 	for (uint64_t i = 0; i < n && r == 0; i++) {
 		struct engine_pipe_slot *s;
+		struct engine_unit next;
 
+		if (i == 0) {
+			engine_plan_unit(&pl, 0, &next);
+			r = shift_commit_before(e, &mark, &next, ti.data_off, toff);
+			if (r < 0)
+				break;
+		}
 		r = engine_pipe_get(p, i, &s);
 		if (r < 0)
 			break;
-		if (engine_shift_need_commit(mark, s->u.src, ti.data_off)) {
-			/* Data above this unit must be durable before the mark says so,
-			 * and the mark durable before its source is overwritten. */
-			r = blkdev_flush(e->dev);
-			if (r == 0)
-				r = engine_hdr_set_mark(e->tail, s->u.src + s->u.len);
-			if (r == 0)
-				r = engine_hdr_commit(e->tail, e->dev, toff);
-			if (r < 0)
-				break;
-			mark = s->u.src + s->u.len;
-		}
 		r = blkdev_write(e->dev, s->buf, s->u.len, s->u.dst);
-		done = ti.plain_len - s->u.src; /* the reader reuses the slot once put */
-		engine_pipe_put(p, i);
+		done = ti.plain_len - s->u.src;
+		if (r == 0 && i + 1 < n) {
+			engine_plan_unit(&pl, i + 1, &next);
+			r = shift_commit_before(e, &mark, &next, ti.data_off, toff);
+		}
+		engine_pipe_put(p, i); /* the reader reuses the slot once put */
 		progress_update(&e->prog, done, false);
 	}
 	r2 = engine_pipe_stop(p);
