@@ -24,10 +24,16 @@ echo "building a ${size} MiB ext4 image in $w (random content, fully allocated)"
 head -c "$bytes" /dev/urandom > "$w/base.img"
 mkfs.ext4 -q -F -b 4096 -E nodiscard "$w/base.img"
 
+# A fresh copy, written out, then BENCH_SETTLE seconds (default 2) so that
+# the host has finished with the copy's writes (and the discards of the file
+# it replaced: this root file system is mounted with discard) before the clock
+# starts. Without the pause, whichever method runs first reads data the host
+# may still hold in its cache.
 fresh() {
 	rm -f "$w/t.img" "$w/t.hdr"
 	cp --sparse=never "$w/base.img" "$w/t.img"
 	sync
+	sleep "${BENCH_SETTLE:-2}"
 }
 
 # run NAME CMD...: prints "NAME SECONDS RSS_KB"
@@ -63,35 +69,32 @@ method() {
 	esac
 }
 
-# rotated K LIST...: LIST starting at its K-th element (from 0), wrapped.
-rotated() {
-	k=$1
+# shuffled SEED LIST...: LIST in an order drawn from SEED (the same every run).
+shuffled() {
+	seed=$1
 	shift
-	i=0 head= tail=
-	for m; do
-		if [ $i -lt "$k" ]; then tail="$tail $m"; else head="$head $m"; fi
-		i=$((i + 1))
-	done
-	echo $head $tail
+	printf '%s\n' "$@" | awk -v seed="$seed" 'BEGIN { srand(seed) } { print rand() "\t" $0 }' |
+		sort -n | cut -f2
 }
 
-# One round = every method once, each on a fresh copy. Rounds interleave, and
-# each round starts one method later, so a slow spell of this shared host hits
-# all methods alike and no method always runs right after the same one. dd
-# runs at three block sizes every round; the summary compares against the
-# size with the best median (a per-round best-of-three would give dd the
-# minimum of three noisy samples against one for everyone else).
+# One round = every method once, each on a fresh copy, in an order shuffled
+# per round: a slow spell of this shared host hits all methods alike, and no
+# method always runs right after the same one (the copy before each run, and
+# the run before it, leave the host's caches in different states). dd runs at
+# three block sizes every round; the summary compares against the size with
+# the best median (a per-round best-of-three would give dd the minimum of
+# three noisy samples against one for everyone else).
 methods="dd-1M dd-4M dd-16M rootcrypt-shift rootcrypt-detached cryptsetup-shift cryptsetup-detached"
 for round in $(seq "$rounds"); do
 	echo "round $round of $rounds" >&2
-	for m in $(rotated $(((round - 1) % 7)) $methods); do
+	for m in $(shuffled "$round" $methods); do
 		method "$m"
 	done
 done > "$w/results"
 [ -z "${BENCH_RAW:-}" ] || cp "$w/results" "$BENCH_RAW"
 
 # Median per method (and min..max), ratios of medians.
-awk -v bytes="$bytes" -v nproc="$(nproc)" -v rounds="$rounds" \
+awk -v bytes="$bytes" -v nproc="$(nproc)" -v rounds="$rounds" -v methods="$methods" \
     -v cipher="$(cat "$w/cipher")" '
 	function median(list,   n, a, i, j, t) {
 		n = split(list, a, " ")
@@ -101,7 +104,7 @@ awk -v bytes="$bytes" -v nproc="$(nproc)" -v rounds="$rounds" \
 		lo = a[1]; hi = a[n]
 		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 	}
-	!($1 in secs) { order[++n] = $1 }
+	BEGIN { n = split(methods, order, " ") }
 	{ secs[$1] = secs[$1] " " $2; if ($3 > rss[$1]) rss[$1] = $3 }
 	END {
 		for (i = 1; i <= n; i++) {
