@@ -6,7 +6,8 @@
 #   copy of the same image. Prints seconds, MB/s, ratio to dd, ratio to
 #   cryptsetup of the same layout, and rootcrypt's peak RSS.
 # Usage: bench.sh [SIZE_MiB (2048)] [DIR (/tmp)] [ROUNDS (5)]
-#   env ROOTCRYPT=path; BENCH_RAW=FILE keeps every round's timings.
+#   env ROOTCRYPT=path; BENCH_RAW=FILE keeps every round's timings;
+#   BENCH_SETTLE=SECONDS pause after each fresh copy (default 2).
 set -eu
 size=${1:-2048}
 dir=${2:-/tmp}
