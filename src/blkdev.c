@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -27,6 +28,26 @@ void *blkdev_alloc(size_t len)
 		return NULL;
 	memset(p, 0, len);
 	return p;
+}
+
+/* No memset here: fresh anonymous pages read as zeros, and the kernel
+ * supplies each one when it is first touched, which for unit buffers is the
+ * O_DIRECT read that fills it. Zeroing up front touched all of them from user
+ * space first: 0.19-0.23 s of a 2 GiB run's setup here (65 MiB: three 16 MiB
+ * units and the 17 MiB header read), against ~0.04 s more in the first reads
+ * without it. */
+void *blkdev_alloc_large(size_t len)
+{
+	void *p = mmap(NULL, len ? len : BLKDEV_ALIGN, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void blkdev_free_large(void *p, size_t len)
+{
+	if (p)
+		munmap(p, len ? len : BLKDEV_ALIGN);
 }
 
 static bool direct_ok(const struct blkdev *d, const void *buf, size_t len, uint64_t off)

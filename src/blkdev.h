@@ -61,6 +61,11 @@ int blkdev_grow(struct blkdev *d, uint64_t size);
 
 /* 4096-aligned zeroed buffer; free() it. NULL on ENOMEM. */
 void *blkdev_alloc(size_t len);
+/* The same for buffers of megabytes (pipeline units, whole-header reads),
+ * mapped so that pages cost nothing until first used; release it with
+ * blkdev_free_large() and the same length. */
+void *blkdev_alloc_large(size_t len);
+void blkdev_free_large(void *p, size_t len);
 
 /* 1 when the device (st_rdev) or file (via a loop device) appears in
  * mountinfo or is attached to a loop device, 0 when not, negative errno. On 1

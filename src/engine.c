@@ -612,12 +612,12 @@ static int detached_repair(struct engine *e, const struct engine_hdr_info *hi,
 			   const struct engine_record *rec)
 {
 	uint32_t S = hi->sector_size;
-	uint8_t *raw = blkdev_alloc(e->U), *dec = blkdev_alloc(e->U);
+	uint8_t *raw = blkdev_alloc_large(e->U), *dec = blkdev_alloc_large(e->U);
 	int r = 0;
 
 	if (!raw || !dec) {
-		free(raw);
-		free(dec);
+		blkdev_free_large(raw, e->U);
+		blkdev_free_large(dec, e->U);
 		return log_error(ENOMEM, "out of memory");
 	}
 	for (uint64_t off = rec->group_off; off < rec->group_off + rec->group_len && r == 0;
@@ -647,8 +647,8 @@ static int detached_repair(struct engine *e, const struct engine_hdr_info *hi,
 	if (r == 0)
 		r = blkdev_flush(e->dev);
 	explicit_bzero(dec, e->U);
-	free(raw);
-	free(dec);
+	blkdev_free_large(raw, e->U);
+	blkdev_free_large(dec, e->U);
 	return r;
 }
 

@@ -179,7 +179,7 @@ int engine_hdr_load(struct blkdev *d, uint64_t base, struct engine_hdr **ret)
 	if (len < 4096)
 		return 0;
 	/* Cheap look for either copy's magic first: plain volumes have none. */
-	buf = blkdev_alloc(len);
+	buf = blkdev_alloc_large(len);
 	if (!buf)
 		return log_error(ENOMEM, "out of memory");
 	r = blkdev_read(d, buf, probe, base);
@@ -190,12 +190,12 @@ int engine_hdr_load(struct blkdev *d, uint64_t base, struct engine_hdr **ret)
 	else if (r == 0 && len > probe)
 		r = blkdev_read(d, buf + probe, len - probe, base + probe);
 	if (r != 0) {
-		free(buf);
+		blkdev_free_large(buf, len);
 		return r == 1 ? 0 : r;
 	}
 	memset(&st, 0, sizeof(st));
 	r = luks2_hdr_read_mem(&h, buf, len, &st);
-	free(buf);
+	blkdev_free_large(buf, len);
 	if (r == -ENODEV)
 		return 0;
 	if (r < 0)

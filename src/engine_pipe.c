@@ -272,7 +272,7 @@ int engine_pipe_start(struct engine_pipe **ret, const struct engine_plan *pl, st
 	if (!p->slots || !p->workers)
 		goto oom;
 	for (unsigned i = 0; i < p->nslots; i++) {
-		p->slots[i].pub.buf = blkdev_alloc(pl->unit);
+		p->slots[i].pub.buf = blkdev_alloc_large(pl->unit);
 		if (!p->slots[i].pub.buf)
 			goto oom;
 		if (digests) {
@@ -352,7 +352,7 @@ int engine_pipe_stop(struct engine_pipe *p)
 			/* plaintext passed through these buffers */
 			if (p->slots[i].pub.buf)
 				explicit_bzero(p->slots[i].pub.buf, p->plan.unit);
-			free(p->slots[i].pub.buf);
+			blkdev_free_large(p->slots[i].pub.buf, p->plan.unit);
 			free(p->slots[i].pub.digests);
 		}
 	free(p->slots);
