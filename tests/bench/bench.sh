@@ -37,14 +37,14 @@ fresh() {
 	sleep "${BENCH_SETTLE:-2}"
 }
 
-# run NAME CMD...: prints "NAME SECONDS RSS_KB"
+# run NAME CMD...: prints "ROUND NAME SECONDS RSS_KB"
 run() {
 	name=$1
 	shift
 	fresh
 	/usr/bin/time -f '%e %M' -o "$w/time" "$@" >/dev/null 2>"$w/err" ||
 		{ cat "$w/err" >&2; echo "bench: $name failed" >&2; exit 1; }
-	echo "$name $(cat "$w/time")"
+	echo "$round $name $(cat "$w/time")"
 }
 
 # method NAME: times one method on a fresh copy.
@@ -94,7 +94,11 @@ for round in $(seq "$rounds"); do
 done > "$w/results"
 [ -z "${BENCH_RAW:-}" ] || cp "$w/results" "$BENCH_RAW"
 
-# Median per method (and min..max), ratios of medians.
+# Median per method (and min..max); ratios two ways. "vs dd" is the ratio of
+# medians. "paired" is the median over rounds of each round's own ratio (dd
+# at the block size with the best median, or cryptsetup of the same layout,
+# timed in the same round): this host drifts by tens of percent over minutes,
+# and a round's methods run within about a minute of each other.
 awk -v bytes="$bytes" -v nproc="$(nproc)" -v rounds="$rounds" -v methods="$methods" \
     -v cipher="$(cat "$w/cipher")" '
 	function median(list,   n, a, i, j, t) {
@@ -105,24 +109,34 @@ awk -v bytes="$bytes" -v nproc="$(nproc)" -v rounds="$rounds" -v methods="$metho
 		lo = a[1]; hi = a[n]
 		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 	}
+	# paired(M, REF): median over rounds of t(REF) / t(M) in the same round
+	function paired(m, ref,   r, l) {
+		l = ""
+		for (r = 1; r <= rounds; r++)
+			if (t[r, m] > 0 && t[r, ref] > 0)
+				l = l " " t[r, ref] / t[r, m]
+		return l == "" ? "-" : sprintf("%.2fx", median(l))
+	}
 	BEGIN { n = split(methods, order, " ") }
-	{ secs[$1] = secs[$1] " " $2; if ($3 > rss[$1]) rss[$1] = $3 }
+	{ t[$1, $2] = $3; secs[$2] = secs[$2] " " $3; if ($4 > rss[$2]) rss[$2] = $4 }
 	END {
 		for (i = 1; i <= n; i++) {
 			m = order[i]; med[m] = median(secs[m]); min[m] = lo; max[m] = hi
 			if (m ~ /^dd-/ && (dd == "" || med[m] < med[dd])) dd = m
 		}
-		printf "%-20s %8s %13s %9s %8s %13s %10s\n", "method", "median s", "min..max s",
-			"MB/s", "vs dd", "vs cryptsetup", "peak RSS"
+		printf "%-20s %8s %13s %8s %6s %7s %9s %7s %9s\n", "method", "median s", "min..max s",
+			"MB/s", "vs dd", "paired", "vs cs", "paired", "peak RSS"
 		for (i = 1; i <= n; i++) {
 			m = order[i]; l = m; sub(/^rootcrypt-/, "", l)
 			cs = "cryptsetup-" l
-			vcs = (m ~ /^rootcrypt/ && med[cs] > 0) ? sprintf("%.2fx", med[cs] / med[m]) : "-"
+			rc = m ~ /^rootcrypt/ && med[cs] > 0
+			vcs = rc ? sprintf("%.2fx", med[cs] / med[m]) : "-"
+			pcs = rc ? paired(m, cs) : "-"
 			r = m ~ /^rootcrypt/ ? sprintf("%.1f MiB", rss[m] / 1024) : "-"
 			name = m ~ /^dd-/ ? "dd bs=" substr(m, 4) (m == dd ? " (best)" : "") : m
-			printf "%-20s %8.2f %13s %9.1f %7.2fx %13s %10s\n", name,
+			printf "%-20s %8.2f %13s %8.1f %5.2fx %7s %9s %7s %9s\n", name,
 				med[m], sprintf("%.2f..%.2f", min[m], max[m]), bytes / med[m] / 1e6,
-				med[dd] / med[m], vcs, r
+				med[dd] / med[m], paired(m, dd), vcs, pcs, r
 		}
-		printf "(%d MiB image, %d CPUs, %d rounds, rootcrypt cipher %s; medians; ratios: throughput relative to dd at its best block size / to cryptsetup of the same layout)\n", bytes / 1048576, nproc, rounds, cipher
+		printf "(%d MiB image, %d CPUs, %d rounds, rootcrypt cipher %s; medians; ratios are throughput relative to dd at its best block size (vs dd) and to cryptsetup reencrypt of the same layout (vs cs): of the medians, and paired = the median of the per-round ratios)\n", bytes / 1048576, nproc, rounds, cipher
 	}' "$w/results"
