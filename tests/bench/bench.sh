@@ -138,5 +138,18 @@ awk -v bytes="$bytes" -v nproc="$(nproc)" -v rounds="$rounds" -v methods="$metho
 				med[m], sprintf("%.2f..%.2f", min[m], max[m]), bytes / med[m] / 1e6,
 				med[dd] / med[m], paired(m, dd), vcs, pcs, r
 		}
+		# The best median among three noisy dd rows is biased low (the
+		# minimum of three estimates), so each rootcrypt row is also paired
+		# with every block size.
+		for (i = 1; i <= n; i++) {
+			m = order[i]
+			if (m !~ /^rootcrypt/)
+				continue
+			printf "%s paired with dd", m
+			for (j = 1; j <= n; j++)
+				if (order[j] ~ /^dd-/)
+					printf " bs=%s %s", substr(order[j], 4), paired(m, order[j])
+			printf "\n"
+		}
 		printf "(%d MiB image, %d CPUs, %d rounds, rootcrypt cipher %s; medians; ratios are throughput relative to dd at its best block size (vs dd) and to cryptsetup reencrypt of the same layout (vs cs): of the medians, and paired = the median of the per-round ratios)\n", bytes / 1048576, nproc, rounds, cipher
 	}' "$w/results"
