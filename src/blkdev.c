@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,19 +36,49 @@ void *blkdev_alloc(size_t len)
  * O_DIRECT read that fills it. Zeroing up front touched all of them from user
  * space first: 0.19-0.23 s of a 2 GiB run's setup here (65 MiB: three 16 MiB
  * units and the 17 MiB header read), against ~0.04 s more in the first reads
- * without it. */
+ * without it.
+ *
+ * Buffers of 2 MiB or more are aligned to 2 MiB and asked for as transparent
+ * huge pages: a request holds at most max_segments physical pieces (254 on
+ * virtio-blk), so with scattered 4 KiB pages a 16 MiB read became ~500
+ * requests of ~1 MiB; with 2 MiB pages it is four requests of max_sectors_kb
+ * (4 MiB). Measured on a 512 MiB pass: 138 read requests instead of 471-494
+ * and 40 % less time with the disk busy (src/ENGINE.md). Without huge pages
+ * (THP off, or no free 2 MiB pages) it is the same mapping as before. */
+#define HUGE_PAGE_SIZE ((size_t)2 << 20)
+
+static size_t large_len(size_t len)
+{
+	return len ? len : BLKDEV_ALIGN;
+}
+
 void *blkdev_alloc_large(size_t len)
 {
-	void *p = mmap(NULL, len ? len : BLKDEV_ALIGN, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t want = large_len(len);
+	char *p, *aligned;
 
-	return p == MAP_FAILED ? NULL : p;
+	if (want < HUGE_PAGE_SIZE) {
+		p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		return p == MAP_FAILED ? NULL : p;
+	}
+	/* map one huge page more, then give back the unaligned ends */
+	p = mmap(NULL, want + HUGE_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	aligned = (char *)(((uintptr_t)p + HUGE_PAGE_SIZE - 1) & ~(uintptr_t)(HUGE_PAGE_SIZE - 1));
+	if (aligned > p)
+		munmap(p, (size_t)(aligned - p));
+	if (p + HUGE_PAGE_SIZE > aligned)
+		munmap(aligned + want, (size_t)(p + HUGE_PAGE_SIZE - aligned));
+	(void)madvise(aligned, want, MADV_HUGEPAGE); /* a hint: EINVAL without THP */
+	return aligned;
 }
 
 void blkdev_free_large(void *p, size_t len)
 {
 	if (p)
-		munmap(p, len ? len : BLKDEV_ALIGN);
+		munmap(p, large_len(len));
 }
 
 static bool direct_ok(const struct blkdev *d, const void *buf, size_t len, uint64_t off)
