@@ -30,7 +30,10 @@ void crypto_xts_free(struct crypto_xts *x);
  * -EINVAL for a hash rootcrypt does not support. */
 int crypto_hash_size(const char *name);
 struct crypto_hash;
+/* crypto_hash_new keeps the state in locked memory (for key material);
+ * crypto_hash_new_public is for public bytes such as header checksums. */
 int crypto_hash_new(struct crypto_hash **ret, const char *name);
+int crypto_hash_new_public(struct crypto_hash **ret, const char *name);
 int crypto_hash_update(struct crypto_hash *h, const void *buf, size_t len);
 /* Writes the first out_len (<= hash size) bytes of the digest and resets the
  * context for reuse. */

@@ -1,6 +1,8 @@
 /* Hashes, HMAC and PBKDF2 through mbedTLS (LUKS2 digests, keyslots, AF,
  * header checksums). mbedTLS errors stop here as -EINVAL/-ENOMEM. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <mbedtls/md.h>
 #include <mbedtls/pkcs5.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 struct crypto_hash {
 	mbedtls_md_context_t md;
 	size_t size;
+	bool secret;
 };
 
 static const mbedtls_md_info_t *md_info(const char *name)
@@ -40,7 +43,18 @@ int crypto_hash_size(const char *name)
 	return info ? (int)mbedtls_md_get_size(info) : -EINVAL;
 }
 
-int crypto_hash_new(struct crypto_hash **ret, const char *name)
+static void hash_release(struct crypto_hash *h)
+{
+	mbedtls_md_free(&h->md);
+	if (h->secret) {
+		secmem_free(h);
+	} else {
+		explicit_bzero(h, sizeof(*h));
+		free(h);
+	}
+}
+
+static int hash_new(struct crypto_hash **ret, const char *name, bool secret)
 {
 	const mbedtls_md_info_t *info = md_info(name);
 	struct crypto_hash *h;
@@ -48,23 +62,36 @@ int crypto_hash_new(struct crypto_hash **ret, const char *name)
 
 	if (!info)
 		return -EINVAL;
-	/* The AF diffuser hashes key material: keep the state locked. */
-	h = secmem_alloc(sizeof(*h));
+	h = secret ? secmem_alloc(sizeof(*h)) : calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
+	h->secret = secret;
 	mbedtls_md_init(&h->md);
 	r = mbedtls_md_setup(&h->md, info, 0);
 	if (r == 0)
 		r = mbedtls_md_starts(&h->md);
 	if (r != 0) {
 		log_debug("mbedtls_md_setup(%s): -0x%04x", name, (unsigned)-r);
-		mbedtls_md_free(&h->md);
-		secmem_free(h);
+		hash_release(h);
 		return r == MBEDTLS_ERR_MD_ALLOC_FAILED ? -ENOMEM : -EINVAL;
 	}
 	h->size = mbedtls_md_get_size(info);
 	*ret = h;
 	return 0;
+}
+
+/* The AF diffuser hashes key material: keep the state locked. */
+int crypto_hash_new(struct crypto_hash **ret, const char *name)
+{
+	return hash_new(ret, name, true);
+}
+
+/* Header checksums hash public bytes, once per header copy written: no
+ * mlock/munlock pair (each one drains every CPU's page lists, up to ~10 ms
+ * here while the encryptors keep both CPUs busy). */
+int crypto_hash_new_public(struct crypto_hash **ret, const char *name)
+{
+	return hash_new(ret, name, false);
 }
 
 int crypto_hash_update(struct crypto_hash *h, const void *buf, size_t len)
@@ -89,10 +116,8 @@ int crypto_hash_final(struct crypto_hash *h, void *out, size_t out_len)
 
 void crypto_hash_free(struct crypto_hash *h)
 {
-	if (!h)
-		return;
-	mbedtls_md_free(&h->md);
-	secmem_free(h);
+	if (h)
+		hash_release(h);
 }
 
 int crypto_sha256(const void *buf, size_t len, void *out)

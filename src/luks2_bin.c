@@ -143,7 +143,7 @@ int luks2_bin_checksum(const void *bin4096, const void *json_area, size_t json_l
 
 	memcpy(tmp, bin4096, sizeof(tmp));
 	memset(tmp + OFF_CSUM, 0, LUKS2_CSUM_LEN);
-	r = crypto_hash_new(&h, "sha256");
+	r = crypto_hash_new_public(&h, "sha256");
 	if (r < 0)
 		return r;
 	r = crypto_hash_update(h, tmp, sizeof(tmp));

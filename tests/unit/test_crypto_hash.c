@@ -1,5 +1,6 @@
 /* SHA-256, HMAC and PBKDF2 against published vectors (FIPS 180-2,
  * RFC 4231, RFC 6070, RFC 7914 section 11). */
+#include <errno.h>
 #include <stdint.h>
 
 #include "crypto.h"
@@ -88,4 +89,19 @@ TEST(memneq_constant_time_compare)
 	CHECK(crypto_memneq("abcd", "abce", 4) != 0);
 	CHECK(crypto_memneq("xbcd", "abcd", 4) != 0);
 	CHECK(crypto_memneq("", "", 0) == 0);
+}
+
+TEST(hash_public_context_gives_the_same_digest)
+{
+	struct crypto_hash *h;
+	unsigned char out[32], want[32];
+
+	unhex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", want);
+	CHECK(crypto_hash_new_public(&h, "sha256") == 0);
+	CHECK(crypto_hash_update(h, "ab", 2) == 0);
+	CHECK(crypto_hash_update(h, "c", 1) == 0);
+	CHECK(crypto_hash_final(h, out, 32) == 0);
+	crypto_hash_free(h);
+	CHECK_MEM(out, want, 32);
+	CHECK(crypto_hash_new_public(&h, "md5") == -EINVAL);
 }
