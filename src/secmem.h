@@ -3,12 +3,15 @@
 #pragma once
 #include <stddef.h>
 
-/* Zeroed, mlock'ed allocation; NULL on ENOMEM. */
+/* Zeroed, mlock'ed allocation in pages no other allocation shares, followed
+ * by an inaccessible guard page; NULL on ENOMEM. */
 void *secmem_alloc(size_t size);
 /* Wipes and frees; NULL is fine. */
 void secmem_free(void *p);
 /* Size given to secmem_alloc. */
 size_t secmem_size(const void *p);
+/* Whether mlock succeeded (it may not under RLIMIT_MEMLOCK). */
+int secmem_is_locked(const void *p);
 /* Wipe a stack or heap buffer in a way the compiler cannot elide. */
 void secmem_wipe(void *p, size_t size);
 
