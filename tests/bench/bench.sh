@@ -4,7 +4,8 @@
 #   detached) vs cryptsetup reencrypt --encrypt (datashift; detached header
 #   with its default checksum resilience). Each run gets a fresh preallocated
 #   copy of the same image. Prints seconds, MB/s, ratio to dd, ratio to
-#   cryptsetup of the same layout, and rootcrypt's peak RSS.
+#   cryptsetup of the same layout, rootcrypt's peak RSS, and the size of the
+#   read requests the disk saw (which sets much of the time on a virtual disk).
 # Usage: bench.sh [SIZE_MiB (2048)] [DIR (/tmp)] [ROUNDS (5)]
 #   env ROOTCRYPT=path; BENCH_RAW=FILE keeps every round's timings;
 #   BENCH_SETTLE=SECONDS pause after each fresh copy (default 2).
@@ -37,14 +38,29 @@ fresh() {
 	sleep "${BENCH_SETTLE:-2}"
 }
 
-# run NAME CMD...: prints "ROUND NAME SECONDS RSS_KB"
+# The disk under DIR, for its request counters: a method's time here depends
+# on how large its requests are (a request holds at most max_segments
+# physical pieces, so a buffer of scattered 4 KiB pages gives ~1 MiB requests
+# whatever the block size; a physically contiguous one, up to max_sectors_kb).
+stat=/sys/class/block/$(basename "$(df --output=source "$w" | tail -1)")/stat
+[ -r "$stat" ] || stat=
+
+# KiB per read request between two copies of the disk's stat line.
+read_req_kib() {
+	echo "$1 $2" | awk '{ k = NF / 2; n = $(k + 1) - $1; print (n > 0 ? int(($(k + 3) - $3) / 2 / n) : "-") }'
+}
+
+# run NAME CMD...: prints "ROUND NAME SECONDS RSS_KB READ_REQUEST_KIB"
 run() {
 	name=$1
 	shift
 	fresh
+	before=$([ -z "$stat" ] || cat "$stat")
 	/usr/bin/time -f '%e %M' -o "$w/time" "$@" >/dev/null 2>"$w/err" ||
 		{ cat "$w/err" >&2; echo "bench: $name failed" >&2; exit 1; }
-	echo "$round $name $(cat "$w/time")"
+	req=-
+	[ -z "$stat" ] || req=$(read_req_kib "$before" "$(cat "$stat")")
+	echo "$round $name $(cat "$w/time") $req"
 }
 
 # method NAME: times one method on a fresh copy.
@@ -118,14 +134,15 @@ awk -v bytes="$bytes" -v nproc="$(nproc)" -v rounds="$rounds" -v methods="$metho
 		return l == "" ? "-" : sprintf("%.2fx", median(l))
 	}
 	BEGIN { n = split(methods, order, " ") }
-	{ t[$1, $2] = $3; secs[$2] = secs[$2] " " $3; if ($4 > rss[$2]) rss[$2] = $4 }
+	{ t[$1, $2] = $3; secs[$2] = secs[$2] " " $3; if ($4 > rss[$2]) rss[$2] = $4
+	  if ($5 != "-") reqs[$2] = reqs[$2] " " $5 }
 	END {
 		for (i = 1; i <= n; i++) {
 			m = order[i]; med[m] = median(secs[m]); min[m] = lo; max[m] = hi
 			if (m ~ /^dd-/ && (dd == "" || med[m] < med[dd])) dd = m
 		}
-		printf "%-20s %8s %13s %8s %6s %7s %9s %7s %9s\n", "method", "median s", "min..max s",
-			"MB/s", "vs dd", "paired", "vs cs", "paired", "peak RSS"
+		printf "%-20s %8s %13s %8s %6s %7s %9s %7s %9s %13s\n", "method", "median s", "min..max s",
+			"MB/s", "vs dd", "paired", "vs cs", "paired", "peak RSS", "read req KiB"
 		for (i = 1; i <= n; i++) {
 			m = order[i]; l = m; sub(/^rootcrypt-/, "", l)
 			cs = "cryptsetup-" l
@@ -134,9 +151,11 @@ awk -v bytes="$bytes" -v nproc="$(nproc)" -v rounds="$rounds" -v methods="$metho
 			pcs = rc ? paired(m, cs) : "-"
 			r = m ~ /^rootcrypt/ ? sprintf("%.1f MiB", rss[m] / 1024) : "-"
 			name = m ~ /^dd-/ ? "dd bs=" substr(m, 4) (m == dd ? " (best)" : "") : m
-			printf "%-20s %8.2f %13s %8.1f %5.2fx %7s %9s %7s %9s\n", name,
+			q = "-"
+			if (reqs[m] != "") { median(reqs[m]); q = lo ".." hi }
+			printf "%-20s %8.2f %13s %8.1f %5.2fx %7s %9s %7s %9s %13s\n", name,
 				med[m], sprintf("%.2f..%.2f", min[m], max[m]), bytes / med[m] / 1e6,
-				med[dd] / med[m], paired(m, dd), vcs, pcs, r
+				med[dd] / med[m], paired(m, dd), vcs, pcs, r, q
 		}
 		# The best median among three noisy dd rows is biased low (the
 		# minimum of three estimates), so each rootcrypt row is also paired
@@ -151,5 +170,5 @@ awk -v bytes="$bytes" -v nproc="$(nproc)" -v rounds="$rounds" -v methods="$metho
 					printf " bs=%s %s", substr(order[j], 4), paired(m, order[j])
 			printf "\n"
 		}
-		printf "(%d MiB image, %d CPUs, %d rounds, rootcrypt cipher %s; medians; ratios are throughput relative to dd at its best block size (vs dd) and to cryptsetup reencrypt of the same layout (vs cs): of the medians, and paired = the median of the per-round ratios)\n", bytes / 1048576, nproc, rounds, cipher
+		printf "(%d MiB image, %d CPUs, %d rounds, rootcrypt cipher %s; medians; ratios are throughput relative to dd at its best block size (vs dd) and to cryptsetup reencrypt of the same layout (vs cs): of the medians, and paired = the median of the per-round ratios; read req KiB = the smallest..largest per-run average read request on the disk)\n", bytes / 1048576, nproc, rounds, cipher
 	}' "$w/results"
