@@ -60,8 +60,11 @@ TEST(secmem_freeing_one_secret_keeps_the_others_locked)
 	for (int i = 0; i < N; i++)
 		for (int j = i + 1; j < N; j++)
 			CHECK((uintptr_t)s[i] / (page_kib * 1024) != (uintptr_t)s[j] / (page_kib * 1024));
+#ifdef __SANITIZE_ADDRESS__
+	locked = 0; /* ASan intercepts mlock as a no-op that returns 0 */
+#endif
 	if (before < 0 || !locked) {
-		fprintf(stderr, "skip: mlock unavailable here\n");
+		fprintf(stderr, "skip: mlock unavailable or not observable here\n");
 	} else {
 		CHECK_EQ_INT(locked_kib() - before, N * page_kib);
 		secmem_free(s[0]);
