@@ -106,6 +106,8 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
+static int shift_tail_trusted(struct engine *e);
+
 /* Opens the devices (read-only for status) and loads whatever headers exist. */
 static int engine_open(struct engine *e, const struct engine_opts *o, bool rdonly)
 {
@@ -199,6 +201,16 @@ static int engine_open(struct engine *e, const struct engine_opts *o, bool rdonl
 		}
 	} else if (e->tail_r < 0) {
 		e->tail_r = 0; /* torn first write of the tail: nothing was moved yet */
+	}
+	if (e->tail_r == 1 && e->head_r != 1) {
+		r = shift_tail_trusted(e);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			engine_hdr_free(e->tail);
+			e->tail = NULL;
+			e->tail_r = 0;
+		}
 	}
 	return 0;
 }
@@ -323,6 +335,53 @@ static void head_block(uint8_t *blk, const char *uuid, uint64_t len, const uint8
 	snprintf((char *)blk + 24, 40, "%s", uuid);
 }
 
+/* 1 when the in-progress header found in the tail describes a conversion
+ * that really began on this device, 0 when it is stray bytes (a file's data
+ * in the last 2 MiB of a live file system, or the leftover of a conversion
+ * interrupted before the partition was reformatted). It is trusted only
+ * when the head was saved under its UUID and the head no longer shows a file
+ * system: the first write that changes the head zeroes the sector holding
+ * the file system's magic, after the saved copy is durable (ENGINE.md,
+ * "Stray tail headers"). */
+static int shift_tail_trusted(struct engine *e)
+{
+	struct engine_hdr_info ti;
+	uint64_t len;
+	uint8_t *buf, want[4096];
+	int r;
+
+	engine_hdr_get(e->tail, &ti);
+	len = ti.plain_len < ENGINE_HEAD_HIDE ? ti.plain_len : ENGINE_HEAD_HIDE;
+	if (!len || e->dev->size < FSPROBE_HEAD)
+		return 0;
+	buf = blkdev_alloc(4096 + ENGINE_HEAD_HIDE);
+	if (!buf)
+		return log_error(ENOMEM, "out of memory");
+	r = blkdev_read(e->dev, buf, FSPROBE_HEAD, 0);
+	if (r < 0)
+		goto out;
+	if (fsprobe_head_in_use(buf, FSPROBE_HEAD)) {
+		log_info("'%s': ignoring an in-progress LUKS2 header in its last %llu MiB: "
+			 "the start of the device still holds a file system", e->dev->name,
+			 (unsigned long long)(e->T >> 20));
+		r = 0;
+		goto out;
+	}
+	r = blkdev_read(e->dev, buf, 4096 + len, head_save_off(e));
+	if (r < 0)
+		goto out;
+	head_block(want, ti.uuid, len, buf + 4096);
+	r = memcmp(want, buf, 4096) == 0;
+	if (!r)
+		log_info("'%s': ignoring an in-progress LUKS2 header in its last %llu MiB: "
+			 "no saved copy of the device's first bytes goes with it", e->dev->name,
+			 (unsigned long long)(e->T >> 20));
+out:
+	explicit_bzero(buf, 4096 + ENGINE_HEAD_HIDE);
+	free(buf);
+	return r;
+}
+
 /* Makes e->head_copy hold the real first bytes: from the tail when they were
  * saved (the disk may already show zeros there), else saved now and then
  * zeroed on disk. The head is only zeroed once its copy is durable. */
@@ -330,6 +389,7 @@ static int head_hide(struct engine *e, const char *uuid, uint64_t plain_len)
 {
 	uint64_t len = plain_len < ENGINE_HEAD_HIDE ? plain_len : ENGINE_HEAD_HIDE;
 	uint8_t *buf = blkdev_alloc(4096 + ENGINE_HEAD_HIDE), *zeros, want[4096];
+	long magic;
 	int r;
 
 	if (!buf)
@@ -354,11 +414,30 @@ static int head_hide(struct engine *e, const char *uuid, uint64_t plain_len)
 	if (r < 0)
 		return r;
 	memmove(buf, buf + 4096, len);
-	/* one write of zeros (not one per 4 KiB: 32 small writes cost 20-40 ms
-	 * here); torn or not, the saved copy above is what resume uses */
 	zeros = blkdev_alloc(len);
 	if (!zeros)
 		return log_error(ENOMEM, "out of memory");
+	/* First the one sector holding the file system's magic, alone: while
+	 * it is there nothing else of the head has changed, so a tail header
+	 * over a head that still shows a file system is stray (ENGINE.md).
+	 * One sector is written whole or not at all. */
+	magic = fsprobe_magic_offset(buf, len);
+	if (magic >= 0) {
+		uint64_t ss = e->dev->sector_size ? e->dev->sector_size : 512;
+		uint64_t at = (uint64_t)magic / ss * ss;
+
+		if (at + ss <= len) {
+			r = blkdev_write(e->dev, zeros, ss, at);
+			if (r == 0)
+				r = blkdev_flush(e->dev);
+			if (r < 0) {
+				free(zeros);
+				return r;
+			}
+		}
+	}
+	/* then the rest in one write (not one per 4 KiB: 32 small writes cost
+	 * 20-40 ms here); torn or not, the saved copy is what resume uses */
 	r = blkdev_write(e->dev, zeros, len, 0);
 	free(zeros);
 	if (r == 0)

@@ -99,6 +99,25 @@ const char *fsprobe_signature(const uint8_t *head, size_t len)
 	return NULL;
 }
 
+long fsprobe_magic_offset(const uint8_t *head, size_t len)
+{
+	if (len >= 2048 && le16_at(head + 1024 + 0x38) == 0xEF53)
+		return 1024 + 0x38;
+	if (len >= 16 && memcmp(head, "XFSB", 4) == 0)
+		return 0;
+	return -1;
+}
+
+int fsprobe_head_in_use(const uint8_t *head, size_t len)
+{
+	const char *sig = fsprobe_signature(head, len);
+
+	if (fsprobe_magic_offset(head, len) >= 0)
+		return 1;
+	/* A LUKS header at 0 is the engine's own business (final header). */
+	return sig && strcmp(sig, "LUKS") != 0;
+}
+
 const char *fsprobe_tail_signature(const uint8_t *blk, uint64_t blk_off, uint64_t dev_size)
 {
 	(void)dev_size;

@@ -18,6 +18,13 @@ struct fsprobe_fs {
 /* 1 and *ret filled when a known file system is found, 0 when not,
  * -EINVAL for a superblock with impossible values. */
 int fsprobe_parse(const uint8_t *head, size_t len, struct fsprobe_fs *ret);
+/* Offset in head of the magic that makes a file system (or a signature of
+ * fsprobe_signature) recognisable, or -1 when none is found. Zeroing the
+ * 512-byte sector around it hides the whole volume from blkid and mount. */
+long fsprobe_magic_offset(const uint8_t *head, size_t len);
+/* 1 when head still shows a file system or a non-LUKS signature (ENGINE.md:
+ * a tail header is only trusted over a head that no longer does). */
+int fsprobe_head_in_use(const uint8_t *head, size_t len);
 /* Name of a non-file-system signature that must stop us (LUKS, LVM2 PV,
  * md RAID, swap, bcache) found in head, or NULL. */
 const char *fsprobe_signature(const uint8_t *head, size_t len);

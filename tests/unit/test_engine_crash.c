@@ -34,6 +34,17 @@ static uint8_t *original(void)
 	}
 	/* runs of zeros must be encrypted too */
 	memset(d + 4096 * 5, 0, 8192);
+	/* an ext4 superblock filling the image: the engine hides its magic
+	 * sector first, and a cut on either side of that write must resume */
+	{
+		uint32_t blocks = ORIG_SIZE / 4096, log_bs = 2, incompat = 0;
+		uint16_t magic = 0xEF53;
+
+		memcpy(d + 1024 + 0x04, &blocks, 4);
+		memcpy(d + 1024 + 0x18, &log_bs, 4);
+		memcpy(d + 1024 + 0x38, &magic, 2);
+		memcpy(d + 1024 + 0x60, &incompat, 4);
+	}
 	return d;
 }
 
