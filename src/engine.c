@@ -111,7 +111,9 @@ static int shift_tail_trusted(struct engine *e);
 /* Opens the devices (read-only for status) and loads whatever headers exist. */
 static int engine_open(struct engine *e, const struct engine_opts *o, bool rdonly)
 {
-	int flags = BLKDEV_EXCL | (rdonly ? BLKDEV_RDONLY : 0);
+	/* Reading the state takes no claim: `status` must work while dm-crypt
+	 * holds the partition of a running encrypted system. */
+	int flags = rdonly ? BLKDEV_RDONLY : BLKDEV_EXCL;
 	int r;
 
 	memset(e, 0, sizeof(*e));
@@ -1007,8 +1009,13 @@ int engine_convert(const struct engine_opts *o)
 			      "refusing to touch it", e.dev->name, engine_layout_name(e.layout));
 		break;
 	case ENGINE_REFUSE_SIGNATURE:
-		r = log_error(EEXIST, "'%s' holds a %s signature: refusing to touch it", e.dev->name,
-			      sig ? sig : "foreign");
+		if (sig && strncmp(sig, FSPROBE_PARTITION_TABLE, strlen(FSPROBE_PARTITION_TABLE)) == 0)
+			r = log_error(EEXIST, "'%s' starts with a %s: it is a whole disk; name the "
+				      "partition to encrypt (--partition N, or rootcrypt.device= "
+				      "the partition at boot)", e.dev->name, sig);
+		else
+			r = log_error(EEXIST, "'%s' holds a %s signature: refusing to touch it",
+				      e.dev->name, sig ? sig : "foreign");
 		break;
 	case ENGINE_DONE:
 		log_info("'%s' is already encrypted", e.dev->name);

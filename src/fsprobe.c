@@ -72,6 +72,28 @@ int fsprobe_parse(const uint8_t *head, size_t len, struct fsprobe_fs *ret)
 	return 0;
 }
 
+/* 0x55aa at 510 with at least one used partition entry, and not the boot
+ * sector of a FAT or NTFS file system (which ends the same way). */
+static int looks_like_mbr(const uint8_t *s)
+{
+	int used = 0;
+
+	if (s[510] != 0x55 || s[511] != 0xaa)
+		return 0;
+	if (memcmp(s + 0x36, "FAT", 3) == 0 || memcmp(s + 0x52, "FAT32", 5) == 0 ||
+	    memcmp(s + 3, "NTFS", 4) == 0 || memcmp(s + 3, "EXFAT", 5) == 0)
+		return 0;
+	for (int i = 0; i < 4; i++) {
+		const uint8_t *p = s + 446 + 16 * i;
+
+		if ((p[0] & 0x7f) != 0)
+			return 0; /* boot flag is 0x00 or 0x80 */
+		if (p[4] && le32_at(p + 12))
+			used++;
+	}
+	return used > 0;
+}
+
 const char *fsprobe_signature(const uint8_t *head, size_t len)
 {
 	static const uint8_t luks[6] = { 'L', 'U', 'K', 'S', 0xba, 0xbe };
@@ -81,6 +103,12 @@ const char *fsprobe_signature(const uint8_t *head, size_t len)
 		return "LUKS";
 	if (len >= 4096 + 6 && memcmp(head + 4096, luks2_2nd, 6) == 0)
 		return "LUKS";
+	/* A whole disk: encrypting it would encrypt its partition table and
+	 * every partition (the EFI system partition with them). */
+	if (len >= 1024 && memcmp(head + 512, "EFI PART", 8) == 0)
+		return FSPROBE_PARTITION_TABLE " (GPT)";
+	if (len >= 512 && fsprobe_magic_offset(head, len) < 0 && looks_like_mbr(head))
+		return FSPROBE_PARTITION_TABLE " (MBR)";
 	if (len >= 512 + 32 && memcmp(head + 512, "LABELONE", 8) == 0 &&
 	    memcmp(head + 512 + 24, "LVM2 001", 8) == 0)
 		return "LVM2 physical volume";

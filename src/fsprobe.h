@@ -25,6 +25,8 @@ long fsprobe_magic_offset(const uint8_t *head, size_t len);
 /* 1 when head still shows a file system or a non-LUKS signature (ENGINE.md:
  * a tail header is only trusted over a head that no longer does). */
 int fsprobe_head_in_use(const uint8_t *head, size_t len);
+/* Prefix of fsprobe_signature's answer for a whole disk. */
+#define FSPROBE_PARTITION_TABLE "partition table"
 /* Name of a non-file-system signature that must stop us (LUKS, LVM2 PV,
  * md RAID, swap, bcache) found in head, or NULL. */
 const char *fsprobe_signature(const uint8_t *head, size_t len);

@@ -78,10 +78,31 @@ refused no-room "lacks 18874368 bytes.*--layout detached" 1 "$d/disk" -- encrypt
 	--partition 1 --key-file "$d/key"
 refused no-partition "has no partition 7" 1 "$d/disk" -- encrypt "$d/disk" --partition 7 \
 	--key-file "$d/key"
+# a whole disk without --partition: its partition table (and every
+# partition, an EFI system partition among them) is not encrypted
+refused whole-disk-gpt "partition table (GPT).*--partition N" 1 "$d/disk" -- encrypt "$d/disk" \
+	--key-file "$d/key"
+refused whole-disk-gpt-detached "partition table (GPT)" 1 "$d/disk" -- encrypt "$d/disk" \
+	--layout detached --header "$d/h-disk" --key-file "$d/key"
+truncate -s 64M "$d/mbr"
+printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q "$d/mbr" >/dev/null
+refused whole-disk-mbr "partition table (MBR)" 1 "$d/mbr" -- encrypt "$d/mbr" --key-file "$d/key"
+"$ROOTCRYPT" status "$d/mbr" | grep -q "partition table (MBR)" || die "status of a whole MBR disk"
 
 # attached to a loop device (possibly mounted through it)
 if loop=$(losetup -f --show "$img" 2>/dev/null); then
 	refused attached "in use (attached to" 1 "$img" -- encrypt "$img" --key-file "$d/key"
+	# status only reads: it works while the kernel holds the device (on an
+	# encrypted system dm-crypt does; here a mount of the plain file system)
+	mkdir -p "$d/mnt"
+	if mount -o ro "$loop" "$d/mnt" 2>/dev/null; then
+		refused mounted "in use (mounted)" 1 "$img" -- encrypt "$loop" --key-file "$d/key"
+		st=$("$ROOTCRYPT" status --json "$loop" 2>"$d/err") || { umount "$d/mnt"; cat "$d/err"; die "status of a held device failed"; }
+		umount "$d/mnt"
+		echo "$st" | grep -q '"state":"plain"' || die "status of a held device: $st"
+	else
+		echo "no ext4 mount on this host: held-device status not checked" >&2
+	fi
 	losetup -d "$loop"
 	loop=
 fi
