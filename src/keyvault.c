@@ -323,8 +323,12 @@ int kv_secret_get(struct kv_client *kv, const char *vault_url, const char *name,
 	r = vault_for_secrets(vault_url, &u);
 	if (r < 0)
 		goto out;
-	if (!kv_name_valid(name) || (version && !*version)) {
+	if (!kv_name_valid(name)) {
 		r = log_error(EINVAL, "invalid secret name '%s' (letters, digits, '-', 1-127)", name);
+		goto out;
+	}
+	if (version && !kv_version_valid(version)) {
+		r = log_error(EINVAL, "invalid secret version '%s' (letters and digits, 1-64)", version);
 		goto out;
 	}
 	retry_init(&rt, &kv->retry);

@@ -112,3 +112,6 @@ int kv_parse_key_result(const char *body, size_t len, char **ret_kid, char **ret
 
 /* Key Vault object names: ^[0-9a-zA-Z-]{1,127}$ */
 bool kv_name_valid(const char *name);
+/* A secret or key version as Key Vault makes them (letters and digits, at
+ * most 64): one read from a disk goes into a URL only if it is one. */
+bool kv_version_valid(const char *version);

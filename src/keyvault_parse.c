@@ -36,7 +36,7 @@ bool kv_name_valid(const char *name)
 	return true;
 }
 
-static bool version_valid(const char *v)
+bool kv_version_valid(const char *v)
 {
 	size_t n = strlen(v);
 
@@ -139,7 +139,7 @@ int kv_url_parse(const char *url, struct kv_url *ret)
 	if (nseg >= 2) {
 		if (strcmp(segs[0], "secrets") != 0 && strcmp(segs[0], "keys") != 0)
 			goto fail;
-		if (!kv_name_valid(segs[1]) || (nseg == 3 && !version_valid(segs[2])))
+		if (!kv_name_valid(segs[1]) || (nseg == 3 && !kv_version_valid(segs[2])))
 			goto fail;
 		u.collection = segs[0];
 		u.name = segs[1];
@@ -237,19 +237,22 @@ int kv_parse_challenge(const char *header, char **ret_resource)
 
 bool kv_challenge_resource_ok(const char *resource, const char *host)
 {
-	const char *rh;
-	size_t rl, hl = strlen(host);
+	size_t hl = strlen(host);
 
-	if (strncasecmp(resource, "https://", 8) != 0)
-		return false;
-	rh = resource + 8;
-	rl = strcspn(rh, "/");
-	/* Only an optional trailing slash after the host. */
-	if (rh[rl] && strcmp(rh + rl, "/") != 0)
-		return false;
-	if (rl == 0 || rl + 1 >= hl)
-		return false;
-	return host[hl - rl - 1] == '.' && strncasecmp(host + hl - rl, rh, rl) == 0;
+	/* The resource a 401 names must be exactly the token audience of the
+	 * vault's own cloud (table above), not any parent domain of the host:
+	 * https://azure.net would otherwise buy a token for more than Key Vault. */
+	for (size_t i = 0; i < sizeof(kv_clouds) / sizeof(kv_clouds[0]); i++) {
+		const struct kv_cloud *c = &kv_clouds[i];
+		size_t sl = strlen(c->suffix), rl = strlen(c->resource);
+
+		if (hl <= sl || strcasecmp(host + hl - sl, c->suffix) != 0)
+			continue;
+		if (strncasecmp(resource, c->resource, rl) != 0)
+			return false;
+		return resource[rl] == '\0' || strcmp(resource + rl, "/") == 0;
+	}
+	return false;
 }
 
 void kv_error_message(const char *body, size_t len, char *out, size_t n)
@@ -327,7 +330,7 @@ int kv_parse_secret_bundle(const char *body, size_t len, struct kv_secret *ret)
 	if (json_get_string(o, "value", &value) < 0 || json_get_string(o, "id", &id) < 0)
 		goto out;
 	slash = strrchr(id, '/');
-	if (!slash || !version_valid(slash + 1) || !strstr(id, "/secrets/"))
+	if (!slash || !kv_version_valid(slash + 1) || !strstr(id, "/secrets/"))
 		goto out;
 	s.value = secmem_strdup(value);
 	s.id = strdup(id);

@@ -87,6 +87,14 @@ TEST(keyvault_challenge_resource_must_be_vault_domain)
 	CHECK(!kv_challenge_resource_ok("https://management.azure.com", "v.vault.azure.net"));
 	CHECK(!kv_challenge_resource_ok("http://vault.azure.net", "v.vault.azure.net"));
 	CHECK(!kv_challenge_resource_ok("https://ault.azure.net", "v.vault.azure.net"));
+	/* exactly the cloud's audience: no parent domain, no other cloud */
+	CHECK(!kv_challenge_resource_ok("https://azure.net", "v.vault.azure.net"));
+	CHECK(!kv_challenge_resource_ok("https://azure.net/", "v.vault.azure.net"));
+	CHECK(!kv_challenge_resource_ok("https://vault.azure.cn", "v.vault.azure.net"));
+	CHECK(!kv_challenge_resource_ok("https://vault.azure.net/x", "v.vault.azure.net"));
+	CHECK(!kv_challenge_resource_ok("https://vault.azure.net", "v.example.net"));
+	CHECK(kv_challenge_resource_ok("https://vault.usgovcloudapi.net", "v.vault.usgovcloudapi.net"));
+	CHECK(kv_challenge_resource_ok("https://managedhsm.azure.net", "h.managedhsm.azure.net"));
 	CHECK(!kv_challenge_resource_ok("https://vault.azure.net/x", "v.vault.azure.net"));
 	CHECK(!kv_challenge_resource_ok("https://v.vault.azure.net", "v.vault.azure.net"));
 }
@@ -209,4 +217,14 @@ TEST(recovery_prompt_takes_the_vault_value_or_the_passphrase)
 	CHECK(memcmp(out, pass, n) == 0 && out[n] == '\0');
 	secmem_free(out);
 	free(vault_value);
+}
+
+TEST(keyvault_version_from_disk_is_checked)
+{
+	CHECK(kv_version_valid("0123456789abcdef0123456789abcdef"));
+	CHECK(!kv_version_valid(""));
+	CHECK(!kv_version_valid("../../keys/k/wrapkey"));
+	CHECK(!kv_version_valid("v1?api-version=1"));
+	CHECK(!kv_version_valid("v%2f1"));
+	CHECK(!kv_version_valid("v#1"));
 }
