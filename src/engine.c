@@ -498,7 +498,7 @@ static int shift_pass(struct engine *e)
 	if (e->U > ti.data_off)
 		e->U = ti.data_off; /* units never exceed the shift (ENGINE.md) */
 	pl.unit = e->U;
-	if (!e->U || e->U % 4096 || ti.data_off + ti.plain_len > toff)
+	if (!e->U || e->U % 4096 || ti.data_off > toff || ti.plain_len > toff - ti.data_off)
 		return log_error(EINVAL, "'%s': in-progress header geometry does not fit the device",
 				 e->dev->name);
 	n = engine_plan_units(&pl);

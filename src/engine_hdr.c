@@ -59,13 +59,26 @@ static int token_write(struct engine_hdr *eh, enum engine_layout layout, uint64_
 	return luks2_token_set_json(eh->h, id >= 0 ? id : -1, json, NULL);
 }
 
-static uint64_t member_u64(struct json_object *o, const char *key)
+/* A number of our token: a canonical decimal string that fits 64 bits.
+ * Anything else makes the token not ours (the disk speaks here). */
+static bool member_u64(struct json_object *o, const char *key, uint64_t *ret)
 {
 	struct json_object *v;
+	const char *s;
+	uint64_t x = 0;
 
 	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return 0;
-	return strtoull(json_object_get_string(v), NULL, 10);
+		return false;
+	s = json_object_get_string(v);
+	if (!s || !*s || (s[0] == '0' && s[1]))
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return false;
+		x = x * 10 + (uint64_t)(*s - '0');
+	}
+	*ret = x;
+	return true;
 }
 
 void engine_hdr_get(const struct engine_hdr *eh, struct engine_hdr_info *ret)
@@ -93,10 +106,13 @@ void engine_hdr_get(const struct engine_hdr *eh, struct engine_hdr_info *ret)
 			ret->ours = true;
 			ret->layout = l && strcmp(l, "detached") == 0 ? ENGINE_LAYOUT_DETACHED :
 									ENGINE_LAYOUT_SHIFT;
-			ret->plain_len = member_u64(o, "plain_len");
-			ret->tail_size = member_u64(o, "tail_size");
-			ret->group = member_u64(o, "group");
-			ret->mark = member_u64(o, "mark");
+			if (!member_u64(o, "plain_len", &ret->plain_len) ||
+			    !member_u64(o, "tail_size", &ret->tail_size) ||
+			    !member_u64(o, "group", &ret->group) || !member_u64(o, "mark", &ret->mark) ||
+			    ret->mark > ret->plain_len) {
+				ret->ours = false;
+				ret->plain_len = ret->tail_size = ret->group = ret->mark = 0;
+			}
 		}
 		json_object_put(o);
 		free(json);

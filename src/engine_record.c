@@ -70,7 +70,7 @@ int engine_record_decode(const uint8_t *buf, size_t slot_size, const char *uuid,
 	if (strncmp((const char *)buf + 40, uuid, 40) != 0)
 		return 0; /* left over from another conversion */
 	count = get64(buf + 32);
-	if (REC_HDR + count * 8 + 8 > slot_size ||
+	if (slot_size < REC_HDR + 8 || count > (slot_size - REC_HDR - 8) / 8 ||
 	    count * ENGINE_RECORD_PIECE != get64(buf + 24))
 		return 0;
 	memset(ret, 0, sizeof(*ret));

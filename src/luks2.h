@@ -37,6 +37,12 @@
 #define LUKS2_PBKDF2_MIN_ITERATIONS 1000u
 #define LUKS2_PBKDF2_DEFAULT_ITERATIONS 1000u
 #define LUKS2_AF_STRIPES 4000
+/* The most PBKDF2 iterations rootcrypt computes for one keyslot or digest:
+ * 1000x what it writes (its default and cryptsetup's minimum), about 0.5 s
+ * of SHA-256 natively. A header asking for more is not one rootcrypt made,
+ * and must not stall a boot for hours (UINT32_MAX iterations per keyslot).
+ * AF stripes must be exactly LUKS2_AF_STRIPES, as every LUKS2 writer uses. */
+#define LUKS2_PBKDF2_MAX_ITERATIONS 1000000u
 /* segment size "dynamic": the segment runs to the end of the device */
 #define LUKS2_SEGMENT_DYNAMIC UINT64_MAX
 

@@ -63,6 +63,8 @@ int luks2_digest_verify(struct json_object *d, const void *vk, size_t vk_len)
 		return -ENOTSUP;
 	if (!luks2_json_int(luks2_json_get(d, "iterations", json_type_int), 1, UINT32_MAX, &iter))
 		return -EINVAL;
+	if (iter > LUKS2_PBKDF2_MAX_ITERATIONS)
+		return -ENOTSUP; /* see luks2.h: not a header rootcrypt made */
 	o = luks2_json_get(d, "salt", json_type_string);
 	if (!o || luks2_base64_decode(json_object_get_string(o), salt, sizeof(salt), sizeof(salt), NULL) < 0)
 		return -EINVAL;

@@ -25,6 +25,9 @@ bool luks2_numbered(const char *s)
 {
 	if (!s || !*s || strlen(s) > 20)
 		return false;
+	/* canonical decimal only: "01" would name keyslot 1 a second time */
+	if (s[0] == '0' && s[1])
+		return false;
 	for (; *s; s++)
 		if (!isdigit((unsigned char)*s))
 			return false;

@@ -262,10 +262,20 @@ static int keyslot_open(const struct luks2_hdr *h, int slot, const void *pass, s
 	if (!luks2_json_int(luks2_json_get(ks, "key_size", json_type_int), 1, 512, &key_size) ||
 	    !luks2_json_int(luks2_json_get(area, "key_size", json_type_int), 1, 512, &area_key_size) ||
 	    !luks2_json_int(luks2_json_get(kdf, "iterations", json_type_int), 1, UINT32_MAX, &iter) ||
-	    !luks2_json_int(luks2_json_get(af, "stripes", json_type_int), 1, UINT32_MAX, &stripes) ||
+	    !luks2_json_int(luks2_json_get(af, "stripes", json_type_int), 1, INT32_MAX, &stripes) ||
 	    luks2_base64_decode(luks2_str(luks2_json_get(kdf, "salt", json_type_string)), salt, 1,
 				sizeof(salt), &salt_len) < 0) {
 		luks2_err(why, whylen, "keyslot %d has malformed parameters", slot);
+		return -EINVAL;
+	}
+	if (iter > LUKS2_PBKDF2_MAX_ITERATIONS) {
+		luks2_err(why, whylen, "keyslot %d asks for %" PRId64 " PBKDF2 iterations, over rootcrypt's limit of %u",
+			  slot, iter, LUKS2_PBKDF2_MAX_ITERATIONS);
+		return -ENOTSUP;
+	}
+	if (stripes != LUKS2_AF_STRIPES) {
+		luks2_err(why, whylen, "keyslot %d has %" PRId64 " AF stripes, not %d", slot, stripes,
+			  LUKS2_AF_STRIPES);
 		return -EINVAL;
 	}
 	if (area_key_size != 32 && area_key_size != 64) {

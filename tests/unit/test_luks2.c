@@ -676,3 +676,58 @@ TEST(seqid_mismatch_picks_newer_and_repairs)
 	free(cur);
 	luks2_hdr_free(h);
 }
+
+/* Header-controlled cost (issue 16): a keyslot asking for more PBKDF2 work
+ * than rootcrypt would ever write is refused before any is done, and AF
+ * stripes other than 4000 are malformed. */
+TEST(keyslot_cost_is_capped)
+{
+	static const struct { const char *from, *to; int want; } cases[] = {
+		{ "\"iterations\":1000", "\"iterations\":2000000", -ENOTSUP },
+		{ "\"stripes\":4000", "\"stripes\":3999", -EINVAL },
+		{ "\"stripes\":4000", "\"stripes\":1", -EINVAL },
+	};
+	struct luks2_hdr *h = mkhdr();
+	uint8_t *buf = image(h, NULL);
+	char *j = json_of(h);
+
+	CHECK(h && buf && j);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct luks2_hdr *r = NULL;
+		struct luks2_read_status st;
+		uint8_t *copy = malloc(TOTAL);
+		char *bad = subst(j, cases[i].from, cases[i].to);
+		void *key = NULL;
+		size_t len;
+		int slot, fd = memfd_create("luks2", 0), rc;
+
+		CHECK(bad && copy && fd >= 0);
+		memcpy(copy, buf, TOTAL);
+		rewrite_copy(copy, false, bad);
+		rewrite_copy(copy, true, bad);
+		CHECK(pwrite(fd, copy, TOTAL, 0) == (ssize_t)TOTAL);
+		CHECK_EQ_INT(luks2_hdr_read(&r, fd, 0, &st), 0);
+		rc = luks2_unlock(r, -1, "pw", 2, &key, &len, &slot);
+		if (rc == 0)
+			secmem_free(key);
+		CHECK_EQ_INT(rc, cases[i].want);
+		luks2_hdr_free(r);
+		close(fd);
+		free(bad);
+		free(copy);
+	}
+	free(j);
+	free(buf);
+	luks2_hdr_free(h);
+}
+
+TEST(numbers_are_canonical_decimal)
+{
+	CHECK(luks2_numbered("0"));
+	CHECK(luks2_numbered("10"));
+	CHECK(luks2_numbered("18446744073709551615"));
+	CHECK(!luks2_numbered("01"));
+	CHECK(!luks2_numbered("00"));
+	CHECK(!luks2_numbered("+1"));
+	CHECK(!luks2_numbered(""));
+}
