@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "luks2.h"
+#include "secmem.h"
 
 const char *unlock_cryptsetup_path(void)
 {
@@ -44,9 +46,49 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* What cryptsetup is about to open must be the kind of volume rootcrypt
+ * writes, read with rootcrypt's own LUKS2 reader first: data segment
+ * aes-xts-plain64 with a 512-bit key, and a keyslot that this passphrase
+ * opens through PBKDF2 (bounded cost) and an aes-xts-plain64 keyslot area,
+ * whose key matches the digest. A header from the disk that would open
+ * with any passphrase (cipher_null) never reaches cryptsetup, and
+ * cryptsetup is held to the keyslot checked here (*ret_slot). */
+int unlock_check_header(const char *path, const void *pass, size_t pass_len, int *ret_slot)
+{
+	struct luks2_read_status st;
+	struct luks2_hdr *h = NULL;
+	void *vk = NULL;
+	size_t vk_len = 0;
+	int fd, r, slot = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return log_error_errno(errno, "cannot open \"%s\"", path);
+	r = luks2_hdr_read(&h, fd, 0, &st);
+	close(fd);
+	if (r < 0)
+		return log_error_errno(r, "cannot read the LUKS2 header of \"%s\"", path);
+	if (strcmp(luks2_hdr_cipher(h), "aes-xts-plain64") != 0 || luks2_hdr_key_size(h) != 64) {
+		r = log_error(EPERM, "\"%s\": data encrypted with \"%s\" (%zu-byte key), not "
+			      "aes-xts-plain64 with a 512-bit key as rootcrypt writes: not unlocking it",
+			      path, luks2_hdr_cipher(h), luks2_hdr_key_size(h));
+		goto out;
+	}
+	r = luks2_unlock(h, -1, pass, pass_len, &vk, &vk_len, &slot);
+	if (r < 0)
+		goto out; /* luks2_unlock said why in one line */
+	*ret_slot = slot;
+out:
+	secmem_free(vk);
+	luks2_hdr_free(h);
+	return r;
+}
+
 int unlock_open(const char *target, const char *header, const char *name, const void *pass,
 		size_t pass_len)
 {
+	char slot_arg[32];
+	int slot;
 	const char *cs = unlock_cryptsetup_path();
 	char mapper[256];
 	int pipefd[2], status, r;
@@ -63,6 +105,10 @@ int unlock_open(const char *target, const char *header, const char *name, const 
 		 getenv("ROOTCRYPT_MAPPER_DIR") ? getenv("ROOTCRYPT_MAPPER_DIR") : "/dev/mapper", name);
 	if (stat(mapper, &st) == 0)
 		return log_error(EEXIST, "cannot unlock \"%s\": \"%s\" already exists", target, mapper);
+	r = unlock_check_header(header ? header : target, pass, pass_len, &slot);
+	if (r < 0)
+		return r;
+	snprintf(slot_arg, sizeof(slot_arg), "--key-slot=%d", slot);
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return log_error_errno(errno, "cannot create pipe for cryptsetup");
 
@@ -84,6 +130,7 @@ int unlock_open(const char *target, const char *header, const char *name, const 
 		argv[n++] = "--type";
 		argv[n++] = "luks2";
 		argv[n++] = "--key-file=-";
+		argv[n++] = slot_arg;
 		if (header) {
 			argv[n++] = "--header";
 			argv[n++] = header;

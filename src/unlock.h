@@ -10,6 +10,11 @@
  * /usr/sbin, /bin, /usr/bin that exists. NULL when none. */
 const char *unlock_cryptsetup_path(void);
 
+/* 0 and the keyslot when the header at path (the volume, or a detached
+ * header file) is the kind rootcrypt writes and the passphrase opens it
+ * with rootcrypt's own reader; -EPERM (one line said why) otherwise. */
+int unlock_check_header(const char *path, const void *pass, size_t pass_len, int *ret_slot);
+
 /* target: LUKS2 device (or data device when header != NULL). Returns 0 when
  * /dev/mapper/NAME exists afterwards, -EPERM for a wrong passphrase,
  * -EEXIST when NAME is already active, -ENOENT without cryptsetup, -EIO

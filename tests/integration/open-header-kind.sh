@@ -1,0 +1,85 @@
+#!/bin/sh
+# `rootcrypt open` (and boot's unlock) hand a header from the disk to
+# cryptsetup only when it is the kind rootcrypt writes (issue 16): a data
+# segment or keyslot area with cipher_null (a volume that opens with any
+# passphrase, content chosen by whoever wrote the disk) is refused before
+# cryptsetup runs, and cryptsetup is held to the keyslot rootcrypt checked.
+# No device-mapper here: a cryptsetup stand-in runs stock
+# `cryptsetup open --test-passphrase` with the same arguments and records
+# that it was called.
+set -eu
+. "$(dirname "$0")/engine-lib.inc"
+need cryptsetup mkfs.ext4 python3
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+printf 'the-volume-key-file' > "$d/key"
+mkdir -p "$d/mapper"
+
+cat >"$d/cryptsetup" <<'SH'
+#!/bin/sh
+echo "$*" >>"$CALLS"
+eval "name=\${$#}"
+n=$(($# - 1)); i=0; args=
+for a in "$@"; do
+	i=$((i + 1)); [ $i -le $n ] || break
+	[ "$a" = open ] && continue
+	args="$args '$a'"
+done
+eval "cryptsetup open --test-passphrase $args" || exit 2
+: >"$ROOTCRYPT_MAPPER_DIR/$name"
+SH
+chmod +x "$d/cryptsetup"
+export ROOTCRYPT_CRYPTSETUP="$d/cryptsetup" ROOTCRYPT_MAPPER_DIR="$d/mapper" CALLS="$d/calls"
+
+# swap_cipher IMG WHICH: rewrites "aes-xts-plain64" in the segment (WHICH =
+# segment) or the keyslot area (WHICH = area) as "cipher_null-ecb" (same
+# length) in both header copies, with valid checksums: what an attacker
+# with write access to the disk can do.
+swap_cipher() {
+	python3 - "$1" "$2" <<'PY'
+import hashlib, json, sys
+path, which = sys.argv[1], sys.argv[2]
+img = bytearray(open(path, "rb").read(1 << 20))
+hdr_size = int.from_bytes(img[8:16], "big")
+for base in (0, hdr_size):
+    area = img[base + 4096:base + hdr_size]
+    text = bytes(area).split(b"\0", 1)[0].decode()
+    j = json.loads(text)
+    if which == "segment":
+        j["segments"]["0"]["encryption"] = "cipher_null-ecb"
+    else:
+        j["keyslots"]["0"]["area"]["encryption"] = "cipher_null-ecb"
+    new = json.dumps(j, separators=(",", ":")).encode()
+    assert len(new) < hdr_size - 4096
+    img[base + 4096:base + hdr_size] = new + b"\0" * (hdr_size - 4096 - len(new))
+    img[base + 448:base + 512] = b"\0" * 64
+    img[base + 448:base + 480] = hashlib.sha256(bytes(img[base:base + hdr_size])).digest()
+with open(path, "r+b") as f:
+    f.write(img)
+PY
+}
+
+truncate -s 48M "$d/img"
+mkfs.ext4 -q -F -E nodiscard "$d/img"
+"$ROOTCRYPT" encrypt "$d/img" --key-file "$d/key" 2>/dev/null
+cp "$d/img" "$d/good"
+
+# the real thing opens, and cryptsetup is told which keyslot
+"$ROOTCRYPT" open "$d/good" good --key-file "$d/key" || die "a volume rootcrypt wrote did not open"
+grep -q -- "--key-slot=0" "$d/calls" || die "cryptsetup was not held to the checked keyslot: $(cat "$d/calls")"
+rm -f "$d/calls"
+
+for which in segment area; do
+	cp "$d/good" "$d/evil"
+	swap_cipher "$d/evil" "$which"
+	cryptsetup isLuks "$d/evil" || die "test set-up: $which header not LUKS any more"
+	set +e
+	"$ROOTCRYPT" open "$d/evil" "evil-$which" --key-file "$d/key" 2>"$d/err"
+	rc=$?
+	set -e
+	[ "$rc" = 1 ] || { cat "$d/err"; die "$which cipher_null: exit $rc, expected 1"; }
+	[ ! -e "$d/calls" ] || die "$which cipher_null: cryptsetup was run: $(cat "$d/calls")"
+	[ ! -e "$d/mapper/evil-$which" ] || die "$which cipher_null: mapping made"
+	echo "$which cipher_null refused: $(cat "$d/err")" >&2
+done
+exit 0
