@@ -208,7 +208,13 @@ static int get_passphrase(struct boot *b, bool from_console, char **pass, size_t
 	ref.secret_version = tok.secret_version;
 	ref.kek_id = tok.kek_id;
 	ref.kek_alg = tok.kek_alg;
-	kv.vault = tok.vault_url; /* the token is authoritative */
+	/* the configured vault wins over what the disk says (issue 16) */
+	r = keystore_ref_pinned(&b->kv, &ref);
+	if (r < 0) {
+		luks2_azure_token_clear(&tok);
+		return r;
+	}
+	kv.vault = tok.vault_url; /* the same vault, as the token spells it */
 	r = keystore_fetch(&kv, &ref, pass, len);
 	luks2_azure_token_clear(&tok);
 	return r;

@@ -12,7 +12,8 @@
 
 #include "log.h"
 
-enum value_kind { V_ANY, V_HTTPS_URL, V_HTTP_URL, V_LAYOUT, V_ALG, V_SECONDS, V_RESOLVE, V_NAME };
+enum value_kind { V_ANY, V_HTTPS_URL, V_HTTP_URL, V_LAYOUT, V_ALG, V_SECONDS, V_RESOLVE, V_NAME,
+		  V_TOKEN_VAULT };
 
 struct config_key {
 	const char *name;
@@ -27,6 +28,7 @@ static const struct config_key config_keys[] = {
 	K(name, V_ANY),        K(header, V_ANY),        K(client_id, V_ANY),
 	K(object_id, V_ANY),   K(msi_res_id, V_ANY),    K(imds, V_HTTP_URL),
 	K(ca_file, V_ANY),     K(resolve, V_RESOLVE),   K(header_device, V_ANY),
+	K(token_vault, V_TOKEN_VAULT),
 	{ "retry_timeout", offsetof(struct rootcrypt_config, retry_timeout_ms), V_SECONDS },
 	{ "prompt_timeout", offsetof(struct rootcrypt_config, prompt_timeout_ms), V_SECONDS },
 	{ "device_timeout", offsetof(struct rootcrypt_config, device_timeout_ms), V_SECONDS },
@@ -44,6 +46,8 @@ static int check_value(enum value_kind kind, const char *v, long *ret_num)
 		return strncmp(v, "http://", 7) == 0 && v[7] ? 0 : -EINVAL;
 	case V_LAYOUT:
 		return strcmp(v, "shift") == 0 || strcmp(v, "detached") == 0 ? 0 : -EINVAL;
+	case V_TOKEN_VAULT:
+		return strcmp(v, "pinned") == 0 || strcmp(v, "any") == 0 ? 0 : -EINVAL;
 	case V_ALG:
 		return strcmp(v, "RSA-OAEP-256") == 0 || strcmp(v, "RSA-OAEP") == 0 ? 0 : -EINVAL;
 	case V_NAME:

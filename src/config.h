@@ -23,6 +23,8 @@ struct rootcrypt_config {
 	char *imds;        /* IMDS base URL override (tests): http://HOST:PORT */
 	char *ca_file;     /* CA bundle for the vault */
 	char *resolve;     /* HOST:PORT:ADDR for the vault (tests) */
+	char *token_vault; /* pinned (default): a volume's token must name `vault`
+			    * (and `kek`); any: the token decides */
 	long retry_timeout_ms; /* retry_timeout= in seconds; 0 = default */
 	long prompt_timeout_ms; /* prompt_timeout=: recovery prompt wait; 0 = forever */
 	long device_timeout_ms; /* device_timeout=: wait for the root device; 0 = 120 s */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "base64.h"
@@ -33,6 +34,60 @@ void keystore_config_from(struct kv_config *cfg, const struct rootcrypt_config *
 	cfg->ca_file = c->ca_file;
 	cfg->resolve = c->resolve;
 	cfg->retry_timeout_ms = c->retry_timeout_ms;
+	cfg->token_vault_any = c->token_vault && strcmp(c->token_vault, "any") == 0;
+}
+
+/* a and b name the same URL: scheme and host case-insensitive, a trailing
+ * slash ignored. */
+static bool same_url(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	while (la && a[la - 1] == '/')
+		la--;
+	while (lb && b[lb - 1] == '/')
+		lb--;
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+/* url is prefix or prefix/<something without a slash> (a key's version). */
+static bool url_under(const char *url, const char *prefix, bool one_more_segment)
+{
+	size_t lp = strlen(prefix);
+
+	while (lp && prefix[lp - 1] == '/')
+		lp--;
+	if (strncasecmp(url, prefix, lp) != 0)
+		return false;
+	if (!url[lp])
+		return true;
+	return url[lp] == '/' && (one_more_segment ? !strchr(url + lp + 1, '/') : true);
+}
+
+int keystore_ref_pinned(const struct kv_config *cfg, const struct kv_ref *ref)
+{
+	if (!cfg->vault || cfg->token_vault_any)
+		return 0;
+	if (!ref->vault_url || !same_url(ref->vault_url, cfg->vault))
+		return log_error(EPERM, "the volume's key reference names vault \"%s\", not the "
+				 "configured \"%s\": refusing to send this VM's token there "
+				 "(set token_vault = any to allow it)",
+				 ref->vault_url ? ref->vault_url : "(none)", cfg->vault);
+	if (cfg->kek) {
+		if (!ref->kek_id || !url_under(ref->kek_id, cfg->kek, true))
+			return log_error(EPERM, "the volume's key reference names KEK \"%s\", not "
+					 "the configured \"%s\" (set token_vault = any to allow it)",
+					 ref->kek_id ? ref->kek_id : "(none)", cfg->kek);
+	} else if (ref->kek_id) {
+		char keys[1024];
+
+		snprintf(keys, sizeof(keys), "%.1000s/keys", cfg->vault);
+		if (!url_under(ref->kek_id, keys, false))
+			return log_error(EPERM, "the volume's key reference names KEK \"%s\" outside "
+					 "the configured vault \"%s\" (configure kek, or set "
+					 "token_vault = any)", ref->kek_id, cfg->vault);
+	}
+	return 0;
 }
 
 static void ctx_init(struct ks_ctx *x, const struct kv_config *cfg)

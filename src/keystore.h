@@ -19,6 +19,7 @@
  * them with secmem_free(). Every failure prints one line and returns a
  * negative errno. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -42,6 +43,7 @@ struct kv_config {
 	long retry_timeout_ms;    /* budget per operation; 0 = 90 s */
 	long retry_base_ms;       /* first backoff; 0 = 500 ms */
 	long request_timeout_ms;  /* one HTTP request; 0 = 10 s IMDS / 30 s vault */
+	bool token_vault_any;     /* a volume's token may name another vault / KEK */
 };
 
 /* Where a passphrase lives: the fields the LUKS2 azure-keyvault token
@@ -56,6 +58,12 @@ struct kv_ref {
 
 /* Points cfg's fields at c's (no copies; c must outlive cfg). */
 void keystore_config_from(struct kv_config *cfg, const struct rootcrypt_config *c);
+
+/* The disk does not choose where the VM's token goes: a reference read from
+ * a volume's header must name the configured vault (and, when one is
+ * configured, the KEK; else a KEK in that vault), unless token_vault = any.
+ * 0, or -EPERM with one line naming both URLs. No vault configured: 0. */
+int keystore_ref_pinned(const struct kv_config *cfg, const struct kv_ref *ref);
 
 /* New random passphrase (NUL-terminated text, secmem) stored write-ahead.
  * volume_uuid goes into a tag (may be NULL). */

@@ -62,7 +62,12 @@ int volume_fetch_passphrase(const struct rootcrypt_config *cfg, const char *hdr_
 	if (r < 0)
 		return r;
 	keystore_config_from(&kv, cfg);
-	/* The token is authoritative for where the secret lives. */
+	/* A configured vault (and KEK) wins over what the disk says. */
+	r = keystore_ref_pinned(&kv, &ref);
+	if (r < 0) {
+		kv_ref_free(&ref);
+		return r;
+	}
 	kv.vault = ref.vault_url;
 	r = keystore_fetch(&kv, &ref, ret_secmem, ret_len);
 	kv_ref_free(&ref);
