@@ -128,7 +128,7 @@ mkfs.ext4 -q -F -L cloudimg-rootfs -U "$FS_UUID" -d "$tree" "$w/root.img" "${roo
 dd if="$w/root.img" of="$out" bs=1M seek="$root_start" conv=notrunc,sparse status=none
 rm -rf "$tree" "$w/root.img"
 if [ -n "$BOOT_PART" ]; then
-	mkfs.ext4 -q -F -L boot -U "$BOOT_UUID" "$w/boot.img" "${boot_mib}M"
+	mkfs.ext4 -q -F -L boot -U "$BOOT_UUID" "$w/boot.img" "${boot_mib}M" >/dev/null
 	dd if="$w/boot.img" of="$out" bs=1M seek="$boot_start" conv=notrunc,sparse status=none
 	rm -f "$w/boot.img"
 fi
