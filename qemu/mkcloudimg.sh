@@ -79,11 +79,6 @@ cloud_root() {
 }
 cloud_root
 
-if [ -z "$deb" ]; then
-	deb=$(make -s -C "$REPO" deb DEB_DIR="$Q" | tail -n1)
-fi
-[ -f "$deb" ] || die "no package '$deb'"
-
 w=$(mktemp -d)
 mnt=$w/mnt loop=
 cleanup() {
@@ -96,6 +91,10 @@ cleanup() {
 	rm -rf "$w"
 }
 trap cleanup EXIT
+if [ -z "$deb" ]; then
+	deb=$(make -s -C "$REPO" deb DEB_DIR="$w" | tail -n1)
+fi
+[ -f "$deb" ] || die "no package '$deb'"
 
 # Disk layout in MiB: 1 GPT | 4 BIOS boot (p14) | 106 ESP (p15) | [boot (p2)] | root (p1) | free | 1
 esp_start=5 esp_mib=106
@@ -267,7 +266,6 @@ fi
 	xargs sha256sum) >"$mnt/var/lib/rctest-boot.sha256"
 BOOT_MANIFEST=$(sha256sum "$mnt/var/lib/rctest-boot.sha256" | cut -d' ' -f1)
 cp "$mnt/var/lib/rctest-boot.sha256" "$out.boot-manifest"
-ls -la "$mnt/boot" >&2
 
 umount -R "$mnt"
 partx -d "$loop" 2>/dev/null || :
