@@ -77,7 +77,7 @@ test: deps
 	$(MAKE) qemu-test
 
 clean:
-	rm -rf $(B) $(ASAN) rootcrypt
+	rm -rf $(B) $(ASAN) rootcrypt rootcrypt_*_amd64.deb
 
 .PHONY: all deps unit check check-asan test clean
 
@@ -85,6 +85,14 @@ clean:
 qemu-test: rootcrypt
 	bash qemu/run-tests.sh
 .PHONY: qemu-test
+
+# Firmware boots (issue 15; as root, not part of qemu-test: ~10 min under
+# TCG): a cloud-layout image through SeaBIOS and OVMF + GRUB, plain (L1),
+# then L3 (separate /boot) enrolled from the package: encrypt, unlock.
+qemu-firmware: rootcrypt
+	bash qemu/firmware-boot.sh
+	bash qemu/firmware-encrypt.sh
+.PHONY: qemu-firmware
 
 # Not a test: in-guest throughput on a throttled disk (rootcrypt vs dd via dm-crypt).
 qemu-bench: rootcrypt
@@ -100,9 +108,11 @@ demo: deps rootcrypt
 # Install into a root file system (DESTDIR=/path/to/chroot for image builds):
 # the binary, the shared hook library, and the parts for whichever initramfs
 # generator the target uses (both are installed; only one is active).
+# ROOTCRYPT_BIN: the binary to install (default the one built here).
 PREFIX ?= /usr
-install: rootcrypt
-	install -D -m 0755 rootcrypt $(DESTDIR)$(PREFIX)/sbin/rootcrypt
+ROOTCRYPT_BIN ?= rootcrypt
+install: $(ROOTCRYPT_BIN)
+	install -D -m 0755 $(ROOTCRYPT_BIN) $(DESTDIR)$(PREFIX)/sbin/rootcrypt
 	set -e; for f in hook/*.sh; do [ -e "$$f" ] || continue; \
 		install -D -m 0644 "$$f" $(DESTDIR)$(PREFIX)/lib/rootcrypt/$$(basename "$$f"); done
 	set -e; for f in dracut-module/*/*; do [ -e "$$f" ] || continue; \
@@ -110,6 +120,39 @@ install: rootcrypt
 	set -e; for f in initramfs-tools/*/* initramfs-tools/*/*/*; do [ -f "$$f" ] || continue; \
 		install -D -m 0755 "$$f" $(DESTDIR)$(PREFIX)/share/$$f; done
 .PHONY: install
+
+# Debian package rootcrypt_$(VERSION)_amd64.deb in DEB_DIR (default .): exactly
+# what `make install PREFIX=/usr` installs (debug info stripped from the
+# binary), an update-initramfs trigger as cryptsetup-initramfs and
+# clevis-initramfs declare, no maintainer scripts. Static binary: no Depends;
+# cryptsetup-bin is Recommended (the generators' parts put cryptsetup in the
+# initramfs for the unlock once `rootcrypt enroll` has run; before that they do
+# nothing). Installing it changes no boot until `rootcrypt enroll` runs.
+DEB_DIR ?= .
+DEB_MAINTAINER ?= rootcrypt maintainers <maintainers@users.noreply.b-seed-51b9d946.example>
+deb: $(ROOTCRYPT_BIN)
+	@set -e; umask 022; st=$$(mktemp -d); chmod 0755 "$$st"; trap 'rm -rf "$$st"' EXIT; \
+	$(MAKE) -s --no-print-directory install DESTDIR="$$st" PREFIX=/usr ROOTCRYPT_BIN="$(ROOTCRYPT_BIN)"; \
+	strip --strip-debug "$$st/usr/sbin/rootcrypt"; \
+	mkdir -p "$$st/DEBIAN"; \
+	{ echo "Package: rootcrypt"; echo "Version: $(VERSION)"; echo "Architecture: amd64"; \
+	  echo "Maintainer: $(DEB_MAINTAINER)"; \
+	  echo "Installed-Size: $$(du -sk --exclude=DEBIAN "$$st" | cut -f1)"; \
+	  echo "Section: admin"; echo "Priority: optional"; \
+	  echo "Recommends: cryptsetup-bin"; echo "Suggests: initramfs-tools | dracut"; \
+	  echo "Description: encrypt the root partition in place from the initramfs"; \
+	  echo " rootcrypt converts a VM's root partition to LUKS2 in place from the initramfs,"; \
+	  echo " before the root file system is mounted, with the key kept in Azure Key Vault"; \
+	  echo " and fetched through the VM's managed identity; every step is checkpointed."; \
+	  echo " Ships a static binary and the glue for initramfs-tools and dracut, inactive"; \
+	  echo " until \"rootcrypt enroll\" writes /etc/rootcrypt.conf."; \
+	} >"$$st/DEBIAN/control"; \
+	echo "activate-noawait update-initramfs" >"$$st/DEBIAN/triggers"; \
+	chmod 0644 "$$st/DEBIAN/control" "$$st/DEBIAN/triggers"; \
+	mkdir -p "$(DEB_DIR)"; \
+	dpkg-deb --root-owner-group -Zxz --build "$$st" "$(DEB_DIR)/rootcrypt_$(VERSION)_amd64.deb" >/dev/null; \
+	echo "$(DEB_DIR)/rootcrypt_$(VERSION)_amd64.deb"
+.PHONY: deb
 
 # libFuzzer targets for the key service parsers (tests/fuzz/fuzz_*.c), built
 # with clang from the pure source files only; each runs FUZZ_SECONDS.

@@ -12,7 +12,7 @@ CURL_STAMP=$CURL_PREFIX/.built-v1
 PKGS="build-essential pkg-config dpkg-dev file libmbedtls-dev libjson-c-dev
 cryptsetup-bin fdisk e2fsprogs xfsprogs openssl python3 python3-cryptography
 qemu-system-x86 qemu-utils debootstrap busybox-static clang libclang-rt-14-dev
-cpio zstd"
+cpio zstd grub-pc-bin grub-efi-amd64-bin ovmf mtools dosfstools"
 
 log() { printf 'deps: %s\n' "$*" >&2; }
 

@@ -5,9 +5,11 @@
 # appears while the initqueue waits for it.
 
 check() {
+	# Not enrolled (no /etc/rootcrypt.conf, as right after the package is
+	# installed): only when asked for by name (-a rootcrypt), in host-only
+	# and generic images alike, so installing the package changes no image.
+	[[ -f /etc/rootcrypt.conf ]] || return 255
 	require_binaries rootcrypt cryptsetup || return 1
-	# host-only images: only for a system that was enrolled
-	[[ $hostonly ]] && [[ ! -f /etc/rootcrypt.conf ]] && return 255
 	return 0
 }
 
