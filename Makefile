@@ -12,6 +12,9 @@ CPPFLAGS := -D_GNU_SOURCE -DROOTCRYPT_VERSION='"$(VERSION)"' -Isrc -I$(CURL_PREF
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 $(WARN) -pthread
 LIBS := $(CURL_PREFIX)/lib/libcurl.a -lmbedtls -lmbedx509 -lmbedcrypto -ljson-c -pthread
+# src/harden.c wipes every heap block on free/realloc (secrets in libcurl's
+# and json-c's buffers too): every link of the product's code takes these.
+WRAP := -Wl,--wrap=free -Wl,--wrap=realloc
 
 SRCS := $(wildcard src/*.c)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
@@ -34,10 +37,10 @@ $(B)/unit/%.o: tests/unit/%.c $(wildcard src/*.h tests/unit/*.h)
 # Objects, not an archive: main.c's weak subcommand references must pull
 # every cmd_*.o in.
 rootcrypt: $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/main.o
-	$(CC) -static $(CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) -static $(CFLAGS) $(WRAP) -o $@ $^ $(LIBS)
 
 $(B)/unit-tests: $(LIB_SRCS:src/%.c=$(B)/%.o) $(TEST_SRCS:tests/unit/%.c=$(B)/unit/%.o)
-	$(CC) -static $(CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) -static $(CFLAGS) $(WRAP) -o $@ $^ $(LIBS)
 
 $(ASAN)/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(ASAN)
@@ -48,10 +51,10 @@ $(ASAN)/unit/%.o: tests/unit/%.c $(wildcard src/*.h tests/unit/*.h)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 $(ASAN)/unit-tests: $(LIB_SRCS:src/%.c=$(ASAN)/%.o) $(TEST_SRCS:tests/unit/%.c=$(ASAN)/unit/%.o)
-	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(WRAP) -o $@ $^ $(LIBS)
 
 $(ASAN)/rootcrypt: $(LIB_SRCS:src/%.c=$(ASAN)/%.o) $(ASAN)/main.o
-	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(WRAP) -o $@ $^ $(LIBS)
 
 $(CURL_PREFIX)/lib/libcurl.a:
 	@echo "static libcurl missing in $(CURL_PREFIX): run 'make deps' (as root) first" >&2

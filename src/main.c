@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "crypto.h"
 #include "http.h"
+#include "harden.h"
 #include "log.h"
 
 #ifndef ROOTCRYPT_VERSION
@@ -59,6 +60,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	const char *dbg = getenv("ROOTCRYPT_DEBUG");
+
+	harden_process();
 
 	if (dbg && *dbg && strcmp(dbg, "0") != 0)
 		log_debug_enabled = true;
