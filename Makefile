@@ -179,7 +179,8 @@ fuzz-keysvc:
 # libFuzzer target for the LUKS2 header reader (tests/fuzz/luks2_fuzz.c),
 # same conventions as fuzz-keysvc: FUZZ_SECONDS, FUZZ_OUT, seeds in the repo.
 FUZZ_LUKS2_SRCS := $(wildcard src/luks2/luks2_*.c) src/crypto/crypto_hash_mbedtls.c \
-	src/crypto/crypto_mbedtls.c src/crypto/crypto_xts_mbedtls.c src/base/log.c src/base/secmem.c
+	src/crypto/crypto_mbedtls.c src/crypto/crypto_xts_mbedtls.c src/base/base64.c src/base/log.c \
+	src/base/secmem.c
 fuzz-luks2:
 	@mkdir -p $(FUZZ_OUT)/corpus-luks2
 	clang -D_GNU_SOURCE -Isrc/luks2 -Isrc/crypto -Isrc/base -std=c11 $(WARN) -g -O1 \
