@@ -8,52 +8,96 @@ CURL_PREFIX ?= $(CACHE)/curl
 CC ?= cc
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
-CPPFLAGS := -D_GNU_SOURCE -DROOTCRYPT_VERSION='"$(VERSION)"' -Isrc -I$(CURL_PREFIX)/include
+CPPFLAGS := -D_GNU_SOURCE -DROOTCRYPT_VERSION='"$(VERSION)"' -I$(CURL_PREFIX)/include
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 $(WARN) -pthread
 LIBS := $(CURL_PREFIX)/lib/libcurl.a -lmbedtls -lmbedx509 -lmbedcrypto -ljson-c -pthread
-# src/harden.c wipes every heap block on free/realloc (secrets in libcurl's
-# and json-c's buffers too): every link of the product's code takes these.
+AR ?= ar
+# src/base/harden.c wipes every heap block on free/realloc (secrets in
+# libcurl's and json-c's buffers too): every link of the product's code takes
+# these (harden.o is pulled in by main.c's call to harden_process).
 WRAP := -Wl,--wrap=free -Wl,--wrap=realloc
 
-SRCS := $(wildcard src/*.c)
-LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+# src/ is one folder per layer (ARCHITECTURE.md), top to bottom, which is
+# also the link order of the archives. A layer is compiled with only its own
+# folder and the folders of the layers it may use (BELOW_<layer>) on the
+# include path; a header of any other layer resolves to a stub in
+# $(B)/layer-rule/<layer>/ whose #error names the rule.
+LAYERS := cli boot azure engine luks2 disk crypto base
+BELOW_cli := boot azure engine luks2 disk crypto base
+BELOW_boot := azure engine luks2 disk crypto base
+BELOW_azure := luks2 crypto base
+BELOW_engine := luks2 disk crypto base
+BELOW_luks2 := crypto base
+BELOW_disk := base
+BELOW_crypto := base
+BELOW_base :=
+
+HDRS := $(wildcard src/*/*.h)
+ALL_INC := $(foreach l,$(LAYERS),-Isrc/$(l))
 TEST_SRCS := $(wildcard tests/unit/*.c)
 
 B := build
 ASAN := build-asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+RULE := $(B)/layer-rule
 
 all: rootcrypt
 
-$(B)/%.o: src/%.c $(wildcard src/*.h) | $(CURL_PREFIX)/lib/libcurl.a
-	@mkdir -p $(B)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+# One archive per layer, for the normal ($(B)) and the sanitizer ($(ASAN))
+# build. main.c is linked as an object, the archives after it.
+define LAYER_template
+$(1)_SRCS := $$(filter-out src/cli/main.c,$$(wildcard src/$(1)/*.c))
+$(1)_INC := $$(foreach l,$(1) $$(BELOW_$(1)),-Isrc/$$(l)) -idirafter $$(RULE)/$(1)
 
-$(B)/unit/%.o: tests/unit/%.c $(wildcard src/*.h tests/unit/*.h)
+$$(B)/$(1)/%.o: src/$(1)/%.c $$(HDRS) $$(RULE)/$(1)/.stamp | $$(CURL_PREFIX)/lib/libcurl.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $$($(1)_INC) $$(CFLAGS) -c -o $$@ $$<
+
+$$(ASAN)/$(1)/%.o: src/$(1)/%.c $$(HDRS) $$(RULE)/$(1)/.stamp
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $$($(1)_INC) $$(CFLAGS) $$(SAN_FLAGS) -c -o $$@ $$<
+
+$$(B)/lib$(1).a: $$($(1)_SRCS:src/%.c=$$(B)/%.o)
+	rm -f $$@ && $$(AR) rcs $$@ $$^
+
+$$(ASAN)/lib$(1).a: $$($(1)_SRCS:src/%.c=$$(ASAN)/%.o)
+	rm -f $$@ && $$(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call LAYER_template,$(l))))
+
+# The stubs: for layer L, one header per header of every layer L may not use.
+$(RULE)/%/.stamp: $(HDRS) Makefile
+	@rm -rf $(@D) && mkdir -p $(@D)
+	@set -e; for h in $(HDRS); do \
+		l=$${h#src/}; l=$${l%%/*}; n=$${h##*/}; \
+		case " $* $(BELOW_$*) " in *" $$l "*) continue ;; esac; \
+		printf '#error "layer rule: $*/ may not include %s/%s (a layer sees only its own folder and the layers below it; see ARCHITECTURE.md)"\n' \
+			"$$l" "$$n" >$(@D)/$$n; \
+	done; touch $@
+.PRECIOUS: $(RULE)/%/.stamp
+
+ARCHIVES := $(foreach l,$(LAYERS),$(B)/lib$(l).a)
+ASAN_ARCHIVES := $(foreach l,$(LAYERS),$(ASAN)/lib$(l).a)
+
+$(B)/unit/%.o: tests/unit/%.c $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(B)/unit
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALL_INC) -Itests/unit $(CFLAGS) -c -o $@ $<
 
-# Objects, not an archive: main.c's weak subcommand references must pull
-# every cmd_*.o in.
-rootcrypt: $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/main.o
+rootcrypt: $(B)/cli/main.o $(ARCHIVES)
 	$(CC) -static $(CFLAGS) $(WRAP) -o $@ $^ $(LIBS)
 
-$(B)/unit-tests: $(LIB_SRCS:src/%.c=$(B)/%.o) $(TEST_SRCS:tests/unit/%.c=$(B)/unit/%.o)
+$(B)/unit-tests: $(TEST_SRCS:tests/unit/%.c=$(B)/unit/%.o) $(ARCHIVES)
 	$(CC) -static $(CFLAGS) $(WRAP) -o $@ $^ $(LIBS)
 
-$(ASAN)/%.o: src/%.c $(wildcard src/*.h)
-	@mkdir -p $(ASAN)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
-
-$(ASAN)/unit/%.o: tests/unit/%.c $(wildcard src/*.h tests/unit/*.h)
+$(ASAN)/unit/%.o: tests/unit/%.c $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(ASAN)/unit
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALL_INC) -Itests/unit $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
-$(ASAN)/unit-tests: $(LIB_SRCS:src/%.c=$(ASAN)/%.o) $(TEST_SRCS:tests/unit/%.c=$(ASAN)/unit/%.o)
+$(ASAN)/unit-tests: $(TEST_SRCS:tests/unit/%.c=$(ASAN)/unit/%.o) $(ASAN_ARCHIVES)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(WRAP) -o $@ $^ $(LIBS)
 
-$(ASAN)/rootcrypt: $(LIB_SRCS:src/%.c=$(ASAN)/%.o) $(ASAN)/main.o
+$(ASAN)/rootcrypt: $(ASAN)/cli/main.o $(ASAN_ARCHIVES)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(WRAP) -o $@ $^ $(LIBS)
 
 $(CURL_PREFIX)/lib/libcurl.a:
@@ -162,12 +206,12 @@ deb: $(ROOTCRYPT_BIN)
 FUZZ_SECONDS ?= 20
 FUZZ_OUT ?= build-fuzz
 FUZZ_KEYSVC := imds_token kv_error kv_secret base64 config
-FUZZ_KEYSVC_SRCS := src/base64.c src/json_util.c src/imds_parse.c src/keyvault_parse.c \
-	src/config.c src/log.c src/secmem.c
+FUZZ_KEYSVC_SRCS := src/base/base64.c src/base/json_util.c src/azure/imds_parse.c \
+	src/azure/keyvault_parse.c src/base/config.c src/base/log.c src/base/secmem.c
 fuzz-keysvc:
 	@mkdir -p $(FUZZ_OUT)
 	@set -e; for f in $(FUZZ_KEYSVC); do \
-		clang -D_GNU_SOURCE -Isrc -std=c11 $(WARN) -g -O1 \
+		clang -D_GNU_SOURCE -Isrc/azure -Isrc/base -std=c11 $(WARN) -g -O1 \
 			-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 			-o $(FUZZ_OUT)/fuzz_$$f tests/fuzz/fuzz_$$f.c $(FUZZ_KEYSVC_SRCS) -ljson-c; \
 		mkdir -p $(FUZZ_OUT)/corpus-$$f; \
@@ -181,11 +225,12 @@ fuzz-keysvc:
 
 # libFuzzer target for the LUKS2 header reader (tests/fuzz/luks2_fuzz.c),
 # same conventions as fuzz-keysvc: FUZZ_SECONDS, FUZZ_OUT, seeds in the repo.
-FUZZ_LUKS2_SRCS := $(wildcard src/luks2_*.c) src/crypto_hash_mbedtls.c src/crypto_mbedtls.c \
-	src/crypto_xts_mbedtls.c src/log.c src/secmem.c
+FUZZ_LUKS2_SRCS := $(wildcard src/luks2/luks2_*.c) src/crypto/crypto_hash_mbedtls.c \
+	src/crypto/crypto_mbedtls.c src/crypto/crypto_xts_mbedtls.c src/base/base64.c src/base/log.c \
+	src/base/secmem.c
 fuzz-luks2:
 	@mkdir -p $(FUZZ_OUT)/corpus-luks2
-	clang -D_GNU_SOURCE -Isrc -std=c11 $(WARN) -g -O1 \
+	clang -D_GNU_SOURCE -Isrc/luks2 -Isrc/crypto -Isrc/base -std=c11 $(WARN) -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $(FUZZ_OUT)/fuzz_luks2 tests/fuzz/luks2_fuzz.c $(FUZZ_LUKS2_SRCS) -lmbedcrypto -ljson-c
 	@$(FUZZ_OUT)/fuzz_luks2 -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=12288 \

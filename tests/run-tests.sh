@@ -2,7 +2,9 @@
 # Runs the C unit tests and every tests/integration/*.sh script.
 # Usage: run-tests.sh UNIT_TEST_BINARY ROOTCRYPT_BINARY [SCRIPT_FILTER]
 # Scripts get ROOTCRYPT (absolute path) in the environment; exit 0 = pass,
-# 77 = skipped (not counted), anything else = fail. Last line: N passed, N failed.
+# 77 = skipped, anything else = fail. With CI=true in the environment a skip
+# is a failure (in CI a missing tool is a failure), for the unit tests too.
+# Last line: N passed, N failed, N skipped.
 set -u
 unit=$1
 ROOTCRYPT=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
@@ -10,19 +12,23 @@ export ROOTCRYPT
 filter=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 passed=0 failed=0 skipped=0
+strict=false
+[ "${CI:-}" = true ] && strict=true
 
 out=$("$unit" 2>&1)
-printf '%s\n' "$out" | sed -n '/^FAIL/p;/:[0-9]*: CHECK failed/p'
+printf '%s\n' "$out" | sed -n '/^FAIL/p;/^skip/p;/:[0-9]*: CHECK failed/p'
 summary=$(printf '%s\n' "$out" | tail -n1)
-up=$(printf '%s\n' "$summary" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-uf=$(printf '%s\n' "$summary" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+re='^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$'
+up=$(printf '%s\n' "$summary" | sed -n "s/$re/\\1/p")
+uf=$(printf '%s\n' "$summary" | sed -n "s/$re/\\2/p")
+us=$(printf '%s\n' "$summary" | sed -n "s/$re/\\3/p")
 if [ -z "$up" ]; then
 	echo "FAIL unit tests (no summary; crashed?)"
 	printf '%s\n' "$out" | tail -n 20
 	failed=$((failed + 1))
 else
 	echo "unit: $summary"
-	passed=$((passed + up)) failed=$((failed + uf))
+	passed=$((passed + up)) failed=$((failed + uf)) skipped=$((skipped + us))
 fi
 
 for t in "$here"/integration/*.sh; do
@@ -34,6 +40,12 @@ for t in "$here"/integration/*.sh; do
 	sh "$t" >"$log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - start))
+	if [ "$rc" = 77 ] && $strict; then
+		echo "FAIL $name (skipped, and CI=true: $(tail -n1 "$log"))"
+		failed=$((failed + 1))
+		rm -f "$log"
+		continue
+	fi
 	case $rc in
 	0) echo "ok   $name (${secs}s)"; passed=$((passed + 1)) ;;
 	77) echo "skip $name: $(tail -n1 "$log")"; skipped=$((skipped + 1)) ;;
@@ -42,5 +54,5 @@ for t in "$here"/integration/*.sh; do
 	esac
 	rm -f "$log"
 done
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

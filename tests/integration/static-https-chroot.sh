@@ -1,6 +1,6 @@
 #!/bin/sh
 # Static proof: rootcrypt alone in an empty chroot (no libc, no NSS modules,
-# no CA store) fetches an HTTPS URL through src/http.c with a test CA and a
+# no CA store) fetches an HTTPS URL through src/base/http.c with a test CA and a
 # host name from /etc/hosts; and fails clearly on a wrong CA or wrong name.
 set -eu
 [ "$(id -u)" = 0 ] || { echo "needs root for chroot"; exit 77; }

@@ -1,5 +1,7 @@
 /* Minimal unit-test kit: TEST(name) registers itself; CHECK* stop the
- * current test on failure with file:line and the failed expression. */
+ * current test on failure with file:line and the failed expression; SKIP
+ * stops it as skipped, with a reason (a missing tool, a CPU feature): a test
+ * that cannot test must say so instead of passing. */
 #pragma once
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@ struct test_case {
 
 void test_register(struct test_case *t);
 void test_fail(void);
+void test_skip(const char *reason);
 
 #define TEST(name)                                                                 \
 	static void name(void);                                                    \
@@ -21,6 +24,12 @@ void test_fail(void);
 		test_register(&name##_case);                                       \
 	}                                                                          \
 	static void name(void)
+
+#define SKIP(reason)                                                               \
+	do {                                                                       \
+		test_skip(reason);                                                 \
+		return;                                                            \
+	} while (0)
 
 #define CHECK(cond)                                                                \
 	do {                                                                       \

@@ -72,10 +72,8 @@ static void grow_case(const char *label)
 	struct blkdev *d = NULL;
 	struct parttable_part p;
 
-	if (system("command -v sfdisk >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "skip: no sfdisk\n");
-		return;
-	}
+	if (system("command -v sfdisk >/dev/null 2>&1") != 0)
+		SKIP("no sfdisk");
 	/* partition 1: 8 MiB at 1 MiB, 24 MiB free, partition 2 at 33 MiB */
 	CHECK(make_image(path, label, "start=2048, size=16384\nstart=67584, size=8192\n") == 0);
 	CHECK(blkdev_open(path, 0, &d) == 0);
@@ -229,10 +227,8 @@ static void grow_damaged_case(enum gpt_damage what)
 	uint8_t *img, *after;
 	uint64_t size, asize;
 
-	if (system("command -v sfdisk >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "skip: no sfdisk\n");
-		return;
-	}
+	if (system("command -v sfdisk >/dev/null 2>&1") != 0)
+		SKIP("no sfdisk");
 	CHECK(make_image(path, "gpt", "start=2048, size=16384\nstart=67584, size=8192\n") == 0);
 	img = read_image(path, &size);
 	CHECK(img);
@@ -335,10 +331,8 @@ TEST(parttable_gpt_grow_cut_matrix)
 	int failures = 0, saved, null;
 	long cases = 0;
 
-	if (system("command -v sfdisk >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "skip: no sfdisk\n");
-		return;
-	}
+	if (system("command -v sfdisk >/dev/null 2>&1") != 0)
+		SKIP("no sfdisk");
 	CHECK(make_image(path, "gpt", "start=2048, size=16384\nstart=67584, size=8192\n") == 0);
 	img = read_image(path, &size);
 	unlink(path);

@@ -1,5 +1,7 @@
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,12 +20,24 @@ TEST(secmem_alloc_is_zeroed_and_sized)
 	secmem_free(NULL);
 }
 
+/* Leaving the scope frees: the secret's pages are unmapped (mincore fails
+ * with ENOMEM on a range that is not mapped). */
 TEST(secmem_cleanup_attribute_frees)
 {
-	_cleanup_secmem_ char *k = secmem_alloc(64);
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char vec;
+	uintptr_t at;
 
-	CHECK(k != NULL);
-	memset(k, 0xaa, 64);
+	{
+		_cleanup_secmem_ char *k = secmem_alloc(64);
+
+		CHECK(k != NULL);
+		memset(k, 0xaa, 64);
+		at = (uintptr_t)k & ~(uintptr_t)(page - 1);
+		CHECK(mincore((void *)at, (size_t)page, &vec) == 0);
+	}
+	errno = 0;
+	CHECK(mincore((void *)at, (size_t)page, &vec) == -1 && errno == ENOMEM);
 }
 
 static long locked_kib(void)

@@ -153,16 +153,6 @@ void kv_ref_to_token(const struct kv_ref *ref, struct luks2_azure_token *t)
 	t->kek_alg = ref->kek_alg;
 }
 
-static bool const_equal(const void *a, size_t la, const void *b, size_t lb)
-{
-	const unsigned char *x = a, *y = b;
-	unsigned char d = la != lb;
-
-	for (size_t i = 0; i < la && i < lb; i++)
-		d |= x[i] ^ y[i];
-	return d == 0;
-}
-
 /* Strips trailing slashes so "https://v.vault.azure.net/" and the bare
  * form give the same URLs and token records. */
 static char *vault_base(const char *url)
@@ -276,7 +266,7 @@ static int store(struct ks_ctx *x, const struct kv_config *cfg, const char *volu
 			  version);
 		goto out;
 	}
-	if (!const_equal(back.value, strlen(back.value), value, strlen(value)) ||
+	if (strlen(back.value) != strlen(value) || crypto_memneq(back.value, value, strlen(value)) ||
 	    !back.content_type ||
 	    strcmp(back.content_type, kid ? KEYSTORE_CT_WRAPPED : KEYSTORE_CT_PLAIN) != 0) {
 		r = log_error(EIO, "secret '%s' version %s reads back different from what was "
@@ -290,7 +280,7 @@ static int store(struct ks_ctx *x, const struct kv_config *cfg, const char *volu
 				  name, version, kid);
 			goto out;
 		}
-		if (!const_equal(unwrapped, ulen, pass, len)) {
+		if (ulen != len || crypto_memneq(unwrapped, pass, len)) {
 			r = log_error(EIO, "secret '%s' version %s: unwrapping with '%s' does not give "
 				      "the passphrase back", name, version, kid);
 			goto out;

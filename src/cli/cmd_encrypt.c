@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "keyfile.h"
 #include "log.h"
+#include "parse.h"
 #include "secmem.h"
 
 
@@ -34,25 +35,6 @@ static void usage(FILE *f)
 		"  --json            progress as one JSON object per line\n"
 		"  --sector-size N   encryption sector (default 4096 when the size allows)\n"
 		"  --unit BYTES      I/O size (default 16 MiB); --threads N encryptor threads\n");
-}
-
-static int parse_u64(const char *s, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return -EINVAL;
-	if (*end == 'K' || *end == 'k')
-		v <<= 10, end++;
-	else if (*end == 'M')
-		v <<= 20, end++;
-	if (*end)
-		return -EINVAL;
-	*ret = v;
-	return 0;
 }
 
 int cmd_encrypt(int argc, char **argv)
@@ -82,7 +64,7 @@ int cmd_encrypt(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case 'p':
-			if (parse_u64(optarg, &v) < 0 || v < 1 || v > 128)
+			if (parse_size(optarg, &v) < 0 || v < 1 || v > 128)
 				return log_error(EINVAL, "--partition needs a number 1..128"), CMD_USAGE;
 			o.partition = (unsigned)v;
 			break;
@@ -104,18 +86,18 @@ int cmd_encrypt(int argc, char **argv)
 			o.json = true;
 			break;
 		case 's':
-			if (parse_u64(optarg, &v) < 0 || (v != 512 && v != 4096))
+			if (parse_size(optarg, &v) < 0 || (v != 512 && v != 4096))
 				return log_error(EINVAL, "--sector-size must be 512 or 4096"), CMD_USAGE;
 			o.sector_size = (uint32_t)v;
 			break;
 		case 'u':
 			/* at most 3 buffers of 16 MiB: peak RSS stays under 64 MiB */
-			if (parse_u64(optarg, &v) < 0 || !v || v % 4096 || v > (16ull << 20))
+			if (parse_size(optarg, &v) < 0 || !v || v % 4096 || v > (16ull << 20))
 				return log_error(EINVAL, "--unit must be a multiple of 4096 up to 16 MiB"), CMD_USAGE;
 			o.unit = v;
 			break;
 		case 't':
-			if (parse_u64(optarg, &v) < 0 || !v || v > 64)
+			if (parse_size(optarg, &v) < 0 || !v || v > 64)
 				return log_error(EINVAL, "--threads must be 1..64"), CMD_USAGE;
 			o.threads = (unsigned)v;
 			break;

@@ -1,5 +1,4 @@
-/* Subcommand dispatch. Each subcommand lives in its own cmd_*.c; one that is
- * not linked in yet says so instead of pretending to work. */
+/* Subcommand dispatch. Each subcommand lives in its own cmd_*.c. */
 #include <json-c/json_c_version.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,15 +13,6 @@
 #ifndef ROOTCRYPT_VERSION
 #define ROOTCRYPT_VERSION "0.0.0"
 #endif
-
-/* Weak: a subcommand whose file is not built yet resolves to NULL. */
-#define WEAK __attribute__((weak))
-int cmd_encrypt(int argc, char **argv) WEAK;
-int cmd_status(int argc, char **argv) WEAK;
-int cmd_open(int argc, char **argv) WEAK;
-int cmd_boot(int argc, char **argv) WEAK;
-int cmd_enroll(int argc, char **argv) WEAK;
-int cmd_key(int argc, char **argv) WEAK;
 
 struct subcommand {
 	const char *name;
@@ -50,8 +40,7 @@ static void usage(FILE *f)
 		   "Commands:\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (!subcommands[i].hidden)
-			fprintf(f, "  rootcrypt %s%s\n", subcommands[i].usage,
-				subcommands[i].run ? "" : "   [not built yet]");
+			fprintf(f, "  rootcrypt %s\n", subcommands[i].usage);
 	fprintf(f, "\n  rootcrypt --version | --help\n"
 		   "Run 'rootcrypt COMMAND --help' for a command's options.\n"
 		   "Exit codes: 0 ok, 1 failure, 2 usage.\n");
@@ -84,10 +73,6 @@ int main(int argc, char **argv)
 
 		if (strcmp(argv[1], s->name) != 0)
 			continue;
-		if (!s->run) {
-			log_error(ENOSYS, "'%s' is not built yet in this version", s->name);
-			return 1;
-		}
 		r = s->run(argc - 1, argv + 1);
 		return r == CMD_USAGE ? 2 : r < 0 ? 1 : r;
 	}

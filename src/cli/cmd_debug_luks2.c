@@ -3,6 +3,7 @@
  * can hold rootcrypt's headers against stock cryptsetup. Prints volume keys
  * in hex on request: a test tool, never used in the boot path. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -15,6 +16,7 @@
 #include "cmd.h"
 #include "crypto.h"
 #include "log.h"
+#include "parse.h"
 #include "luks2.h"
 #include "luks2_internal.h"
 #include "secmem.h"
@@ -29,17 +31,6 @@ struct opts {
 	int keyslot;
 	bool json, dump_vk, repair;
 };
-
-static int parse_u64(const char *s, uint64_t *ret)
-{
-	char *end;
-
-	errno = 0;
-	*ret = strtoull(s, &end, 0);
-	if (errno || !*s || *end)
-		return log_error(EINVAL, "\"%s\" is not a number", s);
-	return 0;
-}
 
 /* Whole file into secmem (passphrases, volume keys). */
 static int read_secret(const char *path, uint8_t **ret, size_t *ret_len)
@@ -235,7 +226,13 @@ static int do_modify(const char *action, const char *path, struct opts *o, int a
 	} else if (strcmp(action, "require") == 0 && argc == 2 && strcmp(argv[0], "clear") == 0) {
 		r = luks2_requirement_clear(h, argv[1]);
 	} else if (strcmp(action, "kill-keyslot") == 0 && argc == 1) {
-		r = luks2_keyslot_remove(h, atoi(argv[0]));
+		int slot;
+
+		r = parse_int(argv[0], 0, LUKS2_KEYSLOTS_MAX - 1, &slot);
+		if (r < 0)
+			log_error(EINVAL, "kill-keyslot needs a keyslot number");
+		else
+			r = luks2_keyslot_remove(h, slot);
 	} else if (strcmp(action, "token-set") == 0 && argc == 1) {
 		r = luks2_token_set_json(h, o->keyslot, argv[0], NULL);
 	} else if (strcmp(action, "token-string") == 0 && argc == 3) {
@@ -254,6 +251,8 @@ static int do_modify(const char *action, const char *path, struct opts *o, int a
 		r = parse_u64(argv[0], &off);
 		if (r == 0 && strcmp(argv[1], "dynamic") != 0)
 			r = parse_u64(argv[1], &size);
+		if (r < 0)
+			log_error(EINVAL, "set-segment needs OFFSET and SIZE|dynamic");
 		if (r == 0)
 			r = luks2_hdr_set_segment(h, off, size);
 	} else if (strcmp(action, "add-keyslot") == 0 && argc == 0) {
@@ -294,7 +293,8 @@ static int do_token_get(const char *path, struct opts *o, int argc, char **argv)
 	if ((r = open_hdr(path, o, O_RDONLY, &h, NULL, &fd)) < 0)
 		return r;
 	close(fd);
-	id = (argv[0][0] >= '0' && argv[0][0] <= '9') ? atoi(argv[0]) : luks2_token_find(h, argv[0]);
+	if (parse_int(argv[0], 0, INT_MAX, &id) < 0)
+		id = luks2_token_find(h, argv[0]);
 	r = luks2_token_get_json(h, id, &j);
 	if (r == -ENOENT)
 		r = log_error(ENOENT, "no LUKS2 token \"%s\"", argv[0]);
@@ -475,8 +475,10 @@ int cmd_debug_luks2(int argc, char **argv)
 		default: return CMD_USAGE;
 		}
 	}
-	if (r < 0)
+	if (r < 0) {
+		log_error(EINVAL, "\"%s\" is not a number", optarg);
 		return CMD_USAGE;
+	}
 	if (optind >= argc) {
 		log_error(EINVAL, "debug-luks2 %s needs a FILE", action);
 		return CMD_USAGE;

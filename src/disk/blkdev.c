@@ -43,7 +43,7 @@ void *blkdev_alloc(size_t len)
  * virtio-blk), so with scattered 4 KiB pages a 16 MiB read became ~500
  * requests of ~1 MiB; with 2 MiB pages it is four requests of max_sectors_kb
  * (4 MiB). Measured on a 512 MiB pass: 138 read requests instead of 471-494
- * and 40 % less time with the disk busy (src/ENGINE.md). Without huge pages
+ * and 40 % less time with the disk busy (src/engine/ENGINE.md). Without huge pages
  * (THP off, or no free 2 MiB pages) it is the same mapping as before. */
 #define HUGE_PAGE_SIZE ((size_t)2 << 20)
 

@@ -1,5 +1,5 @@
 /* In-place conversion of a plain partition, disk or image file to LUKS2,
- * resumable after a power cut at any instant (argument in src/ENGINE.md).
+ * resumable after a power cut at any instant (argument in src/engine/ENGINE.md).
  * Called by `rootcrypt encrypt` (passphrase from a key file) and by
  * `rootcrypt boot` (passphrase from Key Vault, plus its token). */
 #pragma once

@@ -6,5 +6,11 @@
 
 #define CMD_USAGE 2
 
+int cmd_encrypt(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_open(int argc, char **argv);
+int cmd_boot(int argc, char **argv);
+int cmd_enroll(int argc, char **argv);
+int cmd_key(int argc, char **argv);
 int cmd_debug_http(int argc, char **argv);
 int cmd_debug_luks2(int argc, char **argv);

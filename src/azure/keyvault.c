@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "base64.h"
+#include "crypto.h"
 #include "http.h"
 #include "json_util.h"
 #include "log.h"
@@ -274,16 +275,6 @@ static int parse_secret(const struct http_response *resp, void *userdata)
 	return kv_parse_secret_bundle(resp->body, resp->body_len, &res->s);
 }
 
-static bool const_equal(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned char d = la != lb;
-
-	for (size_t i = 0; i < la && i < lb; i++)
-		d |= (unsigned char)(a[i] ^ b[i]);
-	return d == 0;
-}
-
 static int secret_get_rt(struct kv_client *kv, const struct kv_url *u, struct retry *rt,
 			 const char *name, const char *version, bool quiet404,
 			 struct kv_secret *ret)
@@ -414,7 +405,8 @@ int kv_secret_set(struct kv_client *kv, const char *vault_url, const char *name,
 			break;
 		/* Did the lost attempt land? Then it is ours: adopt it. */
 		r = secret_get_rt(kv, &u, &rt, name, NULL, true, &latest);
-		if (r == 0 && const_equal(latest.value, value)) {
+		if (r == 0 && strlen(latest.value) == strlen(value) &&
+		    !crypto_memneq(latest.value, value, strlen(value))) {
 			log_warn("Key Vault %s: the interrupted attempt was stored as version %s; "
 				 "using it", what, latest.version);
 			kv_secret_free(&res.s);

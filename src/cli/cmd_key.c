@@ -19,6 +19,7 @@
 #include "luks2.h"
 #include "keyfile.h"
 #include "log.h"
+#include "parse.h"
 #include "secmem.h"
 
 
@@ -180,12 +181,9 @@ fail:
 
 static int parse_ms(const char *opt, const char *v, long scale, long *ret)
 {
-	char *end;
-	long n;
+	int n;
 
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || end == v || *end || n <= 0 || n > 86400000L / scale)
+	if (parse_int(v, 1, (int)(86400000L / scale), &n) < 0)
 		return log_error(EINVAL, "%s: invalid value '%s'", opt, v);
 	*ret = n * scale;
 	return 0;

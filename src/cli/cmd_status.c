@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "engine.h"
 #include "log.h"
+#include "parse.h"
 
 static void usage(FILE *f)
 {
@@ -30,7 +31,7 @@ int cmd_status(int argc, char **argv)
 	struct engine_opts o = { 0 };
 	struct engine_status st;
 	bool json = false;
-	int c, r;
+	int c, n, r;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
@@ -43,9 +44,9 @@ int cmd_status(int argc, char **argv)
 			o.layout = ENGINE_LAYOUT_DETACHED;
 			break;
 		case 'p':
-			o.partition = (unsigned)atoi(optarg);
-			if (o.partition < 1 || o.partition > 128)
+			if (parse_int(optarg, 1, 128, &n) < 0)
 				return log_error(EINVAL, "--partition needs a number 1..128"), CMD_USAGE;
+			o.partition = (unsigned)n;
 			break;
 		case 'j':
 			json = true;

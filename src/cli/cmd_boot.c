@@ -29,6 +29,7 @@
 #include "engine.h"
 #include "keystore.h"
 #include "log.h"
+#include "parse.h"
 #include "luks2.h"
 #include "secmem.h"
 #include "unlock.h"
@@ -289,18 +290,21 @@ int cmd_boot(int argc, char **argv)
 	struct engine_status es;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	r = 0;
+	while (r == 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config_path = optarg; break;
 		case 'k': cmdline = optarg; break;
 		case 's': b.status_dir = optarg; break;
-		case 'd': device_timeout = atoi(optarg); break;
-		case 't': b.prompt_timeout_s = atoi(optarg); break;
-		case 'n': b.prompt_tries = atoi(optarg); break;
+		case 'd': r = parse_int(optarg, 0, 86400, &device_timeout); break;
+		case 't': r = parse_int(optarg, 0, 86400, &b.prompt_timeout_s); break;
+		case 'n': r = parse_int(optarg, 0, 1000, &b.prompt_tries); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return CMD_USAGE;
 		}
 	}
+	if (r < 0)
+		return log_error(EINVAL, "invalid number '%s'", optarg), CMD_USAGE;
 	if (optind != argc) {
 		usage(stderr);
 		return CMD_USAGE;

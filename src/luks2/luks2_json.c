@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "luks2_internal.h"
 
 void luks2_err(char *err, size_t errlen, const char *fmt, ...)
@@ -153,76 +154,39 @@ const char *luks2_json_on_disk(struct json_object *o)
 	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
+/* LUKS2 keeps standard base64 with padding; the coding is base64.c's. */
 int luks2_base64_encode(const void *in, size_t len, char **ret)
 {
-	const unsigned char *p = in;
-	char *out, *o;
+	char *out = malloc(base64_encoded_len(len, false) + 1);
 
-	out = malloc((len + 2) / 3 * 4 + 1);
 	if (!out)
 		return -ENOMEM;
-	o = out;
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-
-		if (i + 1 < len)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
-		*o++ = b64[(v >> 18) & 63];
-		*o++ = b64[(v >> 12) & 63];
-		*o++ = i + 1 < len ? b64[(v >> 6) & 63] : '=';
-		*o++ = i + 2 < len ? b64[v & 63] : '=';
-	}
-	*o = '\0';
+	base64_encode(in, len, out, false);
 	*ret = out;
 	return 0;
 }
 
-static int b64_val(char c)
-{
-	const char *p = c ? strchr(b64, c) : NULL;
-
-	return p ? (int)(p - b64) : -1;
-}
-
 int luks2_base64_decode(const char *in, void *out, size_t min_len, size_t max_len, size_t *ret_len)
 {
-	unsigned char *o = out;
-	size_t len = strlen(in), n = 0;
+	size_t len = strlen(in), n;
+	unsigned char *tmp;
+	int r;
 
-	if (len % 4)
+	if (len % 4)	/* padding is not optional here */
 		return -EINVAL;
-	for (size_t i = 0; i < len; i += 4) {
-		int v[4];
-		size_t bytes = 3;
-
-		for (int k = 0; k < 4; k++)
-			v[k] = b64_val(in[i + k]);
-		if (v[0] < 0 || v[1] < 0)
-			return -EINVAL;
-		if (in[i + 2] == '=' && in[i + 3] == '=' && i + 4 == len)
-			bytes = 1, v[2] = v[3] = 0;
-		else if (v[2] >= 0 && in[i + 3] == '=' && i + 4 == len)
-			bytes = 2, v[3] = 0;
-		else if (v[2] < 0 || v[3] < 0)
-			return -EINVAL;
-		if (n + bytes > max_len)
-			return -EINVAL;
-		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-		o[n++] = (unsigned char)(w >> 16);
-		if (bytes > 1)
-			o[n++] = (unsigned char)(w >> 8);
-		if (bytes > 2)
-			o[n++] = (unsigned char)w;
+	tmp = malloc(base64_decoded_max(len));
+	if (!tmp)
+		return -ENOMEM;
+	r = base64_decode(in, len, tmp, &n, false);
+	if (r == 0 && (n < min_len || n > max_len))
+		r = -EINVAL;
+	if (r == 0) {
+		memcpy(out, tmp, n);
+		if (ret_len)
+			*ret_len = n;
 	}
-	if (n < min_len)
-		return -EINVAL;
-	if (ret_len)
-		*ret_len = n;
-	return 0;
+	free(tmp);
+	return r;
 }
 
 /* Duplicate member check over text json-c already accepted. Each object's

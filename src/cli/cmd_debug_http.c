@@ -1,4 +1,4 @@
-/* Hidden test command: one request through src/http.c, body to stdout.
+/* Hidden test command: one request through src/base/http.c, body to stdout.
  * Used by the static-binary proof (bare chroot, own CA) and by debugging. */
 #include <getopt.h>
 #include <stdio.h>

@@ -30,6 +30,10 @@ struct engine {
 	bool own_disk, own_hdev;
 	struct parttable_part part;
 	enum engine_layout layout;
+	/* Geometry, in ENGINE.md's notation: H the shift (bytes the data moves
+	 * up for the LUKS2 header; 0 detached), T the tail area at the end of
+	 * the device (in-progress header + saved head), U the I/O unit; and G
+	 * the detached layout's group (bytes per digest record, whole units). */
 	uint64_t H, T, U, G;
 	unsigned threads;
 	uint8_t *vk;

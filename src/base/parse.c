@@ -1,0 +1,85 @@
+#include "parse.h"
+
+#include <errno.h>
+#include <stdbool.h>
+
+/* Digits up to the first non-digit; *end points there. */
+static int parse_digits(const char *s, uint64_t *ret, const char **end)
+{
+	unsigned base = 10;
+	uint64_t v = 0;
+	bool any = false;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		base = 16, s += 2;
+	for (;; s++, any = true) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			break;
+		if (v > (UINT64_MAX - d) / base)
+			return -ERANGE;
+		v = v * base + d;
+	}
+	if (!any)
+		return -EINVAL;
+	*ret = v;
+	*end = s;
+	return 0;
+}
+
+int parse_u64(const char *s, uint64_t *ret)
+{
+	const char *end;
+	uint64_t v;
+	int r;
+
+	if (!s || (r = parse_digits(s, &v, &end)) < 0)
+		return s ? r : -EINVAL;
+	if (*end)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret)
+{
+	const char *end;
+	unsigned shift = 0;
+	uint64_t v;
+	int r;
+
+	if (!s || (r = parse_digits(s, &v, &end)) < 0)
+		return s ? r : -EINVAL;
+	if (*end == 'K' || *end == 'k')
+		shift = 10, end++;
+	else if (*end == 'M')
+		shift = 20, end++;
+	else if (*end == 'G')
+		shift = 30, end++;
+	if (*end)
+		return -EINVAL;
+	if (v > UINT64_MAX >> shift)
+		return -ERANGE;
+	*ret = v << shift;
+	return 0;
+}
+
+int parse_int(const char *s, int min, int max, int *ret)
+{
+	uint64_t v;
+	int r;
+
+	if ((r = parse_u64(s, &v)) < 0)
+		return r;
+	if (min < 0 || v < (uint64_t)min || v > (uint64_t)max)
+		return -ERANGE;
+	*ret = (int)v;
+	return 0;
+}

@@ -1,0 +1,14 @@
+/* Strict numbers from the command line: the whole string is one number in
+ * range, decimal or hexadecimal after "0x". Empty strings, signs, spaces,
+ * trailing garbage and overflow are refused (-EINVAL, -ERANGE); nothing is
+ * logged, the caller says which option was wrong. */
+#pragma once
+#include <stdint.h>
+
+int parse_u64(const char *s, uint64_t *ret);
+
+/* As parse_u64, with an optional binary suffix: K or k (KiB), M (MiB), G (GiB). */
+int parse_size(const char *s, uint64_t *ret);
+
+/* As parse_u64, for a value in [min, max] (min >= 0). */
+int parse_int(const char *s, int min, int max, int *ret);
