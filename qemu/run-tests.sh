@@ -142,7 +142,7 @@ t_cutlatency() { # the runner's cut on a console line lands while the guest stil
 	tl=$(echo "$last" | cut -d' ' -f3)
 	echo "cut inside the window; latency: $(echo "$last" | cut -d' ' -f2 | awk '{ print $1 - 10 }') more" \
 		"ticks, $(awk -v a="$t10" -v b="$tl" 'BEGIN { printf "%d", (b - a) * 1000 }') ms guest clock" \
-		"to the last one; runner $(cut_latency "$W/lat-$f.log") ms from seeing the line to QEMU gone"
+		"to the last one; runner: $(cut_latency "$W/lat-$f.log") ms from the line reaching the log to QEMU gone"
 }
 
 # --- rootcrypt boot (issue 8): the product's hooks in both initramfs flavours
