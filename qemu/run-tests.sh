@@ -381,7 +381,8 @@ passed=0 failed=0 seen=0 boot_gate= boot_missing=
 report_fail() {
 	local log
 	echo "FAIL $1 ($2s): $(echo "$3" | tail -n1)"
-	echo "$3" | tail -n 30 | sed 's/^/    /'
+	# the reason's context (when there is more than its last line)
+	[ "$(echo "$3" | wc -l)" -le 1 ] || echo "$3" | tail -n 30 | sed 's/^/    /'
 	log=$(cat "$W/last-log" 2>/dev/null)
 	if [ -n "$log" ] && [ -f "$log" ]; then
 		echo "    --- last 20 lines of the serial console, $log:"
