@@ -122,6 +122,7 @@ check-asan: $(ASAN)/unit-tests $(ASAN)/rootcrypt
 test: deps
 	$(MAKE) check
 	$(MAKE) qemu-test
+	$(MAKE) qemu-firmware
 
 clean:
 	rm -rf $(B) $(ASAN) rootcrypt rootcrypt_*_amd64.deb

@@ -3,11 +3,14 @@
 # power-cut. Serial console -> LOG; kernel and initramfs passed directly.
 # Usage: run.sh --kernel F --initrd F --disk IMG --log LOG --append CMDLINE
 #   [--timeout S (300)] [--mem MIB (512)] [--smp N (2)]
+#                          S is what an idle host needs (with a margin): like
+#                          every wait here it is scaled by scaled() (lib.sh:
+#                          $RCTEST_SLOW, the run's calibration, with its ceilings)
 #   [--fake DIR]           fake_azure.py state dir: forward 169.254.169.254:80 to
 #                          its IMDS and $VAULT_ADDR:443 to its vault (ports.json)
 #   [--throttle LIST]      e.g. bps-total=20971520,iops-total=500 (QEMU throttling.*)
 #   [--cut-on REGEX]       power cut as soon as the serial log matches REGEX
-#   [--cut-after S]        power cut S seconds after start
+#   [--cut-after S]        power cut S seconds (idle host; scaled too) after start
 #   [--cut-when CMD]       power cut as soon as the shell command CMD succeeds
 #   [--slow-on REGEX --slow LIST]
 #                          once the log matches REGEX, change the disk's limits
@@ -40,6 +43,9 @@ while [ $# -gt 0 ]; do
 done
 for v in kernel initrd disk log; do [ -n "${!v}" ] || die "run.sh: --$v missing"; done
 [ -z "$answer_on" ] || [ -r "$answer" ] || die "run.sh: --answer-on needs a readable --answer FILE"
+timeout_idle=$timeout
+timeout=$(scaled "$timeout")
+[ -z "$cut_after" ] || cut_after=$(awk -v s="$cut_after" -v f="${RCTEST_SLOW:-1}" 'BEGIN { printf "%.1f", s * f }')
 
 net="user,id=n0,net=169.254.169.0/24"
 if [ -n "$fake" ]; then
@@ -82,6 +88,7 @@ pid=$!
 t0=$(date +%s%N)
 elapsed() { awk -v n="$(date +%s%N)" -v t="$t0" 'BEGIN { printf "%.3f", (n - t) / 1e9 }'; }
 note() { echo "$(elapsed) $*" >>"$log.runner"; }
+since() { awk -v n="${1/./}" -v t="$t0" 'BEGIN { printf "%.3f", (n * 1000 - t) / 1e9 }'; }   # EPOCHREALTIME -> s since start
 # After QEMU exits: let cat drain what is left and see its EOF (opening the
 # FIFO (read-write: never blocks) also frees a cat still in its own open).
 log_done() { : <>"$run/serial.out"; wait "$cat_pid" 2>/dev/null || :; }
@@ -90,13 +97,13 @@ cut() {
 	if [ "$cut_how" = kill ]; then
 		kill -KILL "$pid"
 	else
-		python3 - "$run/qmp.sock" <<'PY' || kill -KILL "$pid"
+		python3 - "$run/qmp.sock" "$(scaled 5)" <<'PY' || kill -KILL "$pid"
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 s.recv(4096)
 s.sendall(b'{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n')
-s.settimeout(5)
+s.settimeout(float(sys.argv[2]))
 try:
     while s.recv(4096): pass
 except OSError: pass
@@ -135,9 +142,18 @@ for kv in sys.argv[1].split(","):
 a["device"] = "d0"
 print(json.dumps({"execute": "block_set_io_throttle", "arguments": a}))' "$1"
 }
-note "started qemu pid $pid"
+t_absent=$EPOCHREALTIME   # the last poll that did not find the --cut-on line
+note "started qemu pid $pid; timeout ${timeout}s (${timeout_idle}s idle x ${RCTEST_SLOW:-1})"
 while kill -0 "$pid" 2>/dev/null; do
-	if [ -n "$cut_on" ] && grep -qE -- "$cut_on" "$log"; then cut "log matched '$cut_on'"; fi
+	if [ -n "$cut_on" ]; then
+		t_poll=$EPOCHREALTIME
+		# the line came after the previous poll: the note keeps both bounds
+		if grep -qE -- "$cut_on" "$log"; then
+			echo "$(since "$t_absent") the previous poll: no line matched '$cut_on'" >>"$log.runner"
+			cut "log matched '$cut_on'"
+		fi
+		t_absent=$t_poll
+	fi
 	if [ -n "$slow_on" ] && [ -z "$slowed" ] && grep -qE -- "$slow_on" "$log"; then
 		note "log matched '$slow_on': disk limits $slow: $(qmp "$(throttle_json "$slow")" 2>&1)"
 		slowed=1

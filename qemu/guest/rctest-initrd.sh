@@ -4,12 +4,21 @@
 # HTTPS by host name with the test CA. Lines start "RCTEST:".
 T=/usr/lib/rctest
 rctest_say() { echo "RCTEST:$*" >/dev/console; }
+# rctest_slow SECONDS: SECONDS (idle host) times the host's slowness factor,
+# rctest.slow= on the command line (a whole number; run-tests.sh's calibration)
+rctest_slow() {
+	_f=1
+	for _a in $(cat /proc/cmdline); do
+		case $_a in rctest.slow=[1-9]*) _f=${_a#rctest.slow=} ;; esac
+	done
+	echo $(($1 * _f))
+}
 
 rctest_net() {
 	bb=$T/busybox
 	url='http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net'
 	# (busybox-static 1.35 wget crashes on -T: bound it with timeout instead)
-	if $bb timeout 20 $bb wget -q -O /tmp/rctest-token.json --header 'Metadata: true' "$url" &&
+	if $bb timeout "$(rctest_slow 20)" $bb wget -q -O /tmp/rctest-token.json --header 'Metadata: true' "$url" &&
 		grep -q '"access_token"' /tmp/rctest-token.json; then
 		rctest_say "imds-ok"
 	else
@@ -26,7 +35,7 @@ rctest_net() {
 	# The real client: IMDS token, store a new secret, read it back by name.
 	# a short budget: scenarios that take the vault down must not wait 90 s here
 	set -- --vault "https://$(cat $T/vault-host)" --secret rctest-initrd --ca-file $T/ca.pem --no-config \
-		--retry-timeout 10
+		--retry-timeout "$(rctest_slow 10)"
 	rm -f /tmp/rctest-k1 /tmp/rctest-k2
 	if $T/rootcrypt key store --new --key-file /tmp/rctest-k1 "$@" >/tmp/rctest-ref.json 2>/tmp/rctest-key.err &&
 		$T/rootcrypt key fetch --key-file /tmp/rctest-k2 "$@" 2>>/tmp/rctest-key.err &&
@@ -42,7 +51,7 @@ rctest_net() {
 # buffered `dd bs=64K` from DEV into the mapping (in place), timed; then off.
 rctest_bench_dd() {
 	bb=$T/busybox dev=$1 i=0
-	while [ ! -b "$dev" ] && [ $i -lt 100 ]; do $bb sleep 0.1; i=$((i + 1)); done
+	while [ ! -b "$dev" ] && [ $i -lt "$(rctest_slow 100)" ]; do $bb sleep 0.1; i=$((i + 1)); done
 	modprobe -q dm_crypt 2>/dev/null
 	$bb head -c 64 /dev/urandom >/tmp/bench.key
 	if cryptsetup luksFormat -q --type luks2 --header /tmp/bench.hdr --pbkdf pbkdf2 \
