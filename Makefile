@@ -121,8 +121,8 @@ check-asan: $(ASAN)/unit-tests $(ASAN)/rootcrypt
 # every test suite.
 test: deps
 	$(MAKE) check
-	$(MAKE) qemu-test
 	$(MAKE) qemu-firmware
+	$(MAKE) qemu-test
 
 clean:
 	rm -rf $(B) $(ASAN) rootcrypt rootcrypt_*_amd64.deb
