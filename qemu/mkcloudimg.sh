@@ -92,7 +92,7 @@ cleanup() {
 }
 trap cleanup EXIT
 if [ -z "$deb" ]; then
-	deb=$(make -s -C "$REPO" deb DEB_DIR="$w" | tail -n1)
+	deb=$(make -s --no-print-directory -C "$REPO" deb DEB_DIR="$w" | tail -n1)
 fi
 [ -f "$deb" ] || die "no package '$deb'"
 
