@@ -223,6 +223,8 @@ int enroll_probe(const char *dev, struct enroll_geom *ret)
 	if (r < 0)
 		return r;
 	ret->part_size = ret->max_size = d->size;
+	if (d->is_regular) /* the engine grows an image file as needed */
+		ret->max_size = UINT64_MAX;
 	r = fsprobe_read(d, &fs, &sig);
 	blkdev_close(d);
 	if (r < 0)
