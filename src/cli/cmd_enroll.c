@@ -375,14 +375,37 @@ static int update_grub(const struct enroll_ctx *c, const char *params, const cha
 
 #define MIB(x) ((unsigned long long)(((x) + (1ull << 20) - 1) >> 20))
 
+/* GRUB reads the kernel and its configuration from /boot: when that is a
+ * directory of the root being encrypted, the second boot stops at
+ * "unknown filesystem" (issue 15). Until the /boot split exists, refuse. */
+static int check_boot_fs(const struct enroll_ctx *c)
+{
+	char boot[PATH_MAX], rootp[PATH_MAX], grub[PATH_MAX];
+	struct stat bst, rst;
+
+	path_in(c, "/boot", boot, sizeof(boot));
+	path_in(c, "/", rootp, sizeof(rootp));
+	path_in(c, "/boot/grub", grub, sizeof(grub));
+	if (access(grub, F_OK) < 0 || stat(boot, &bst) < 0 || stat(rootp, &rst) < 0 ||
+	    bst.st_dev != rst.st_dev)
+		return 0;
+	return log_error(EINVAL, "\"%s\" is a directory of the root file system and GRUB reads "
+			 "the kernel from it: once the root is encrypted GRUB cannot boot; give "
+			 "/boot a file system of its own first", boot);
+}
+
 /* Says what the first boot will do with the root partition, by the
  * engine's rules, or refuses (nothing written yet) when it cannot work. */
-static int say_plan(const struct enroll_opts *o, const char *node)
+static int say_plan(const struct enroll_ctx *c, const struct enroll_opts *o, const char *node)
 {
 	struct enroll_geom g;
 	uint64_t bytes;
 	char msg[512];
 	int r;
+
+	r = check_boot_fs(c);
+	if (r < 0)
+		return r;
 
 	if (!strcmp(o->layout, "detached")) {
 		printf("  plan: the first boot writes the LUKS2 header to \"%s\" on %s (a file system "
@@ -547,7 +570,7 @@ int cmd_enroll(int argc, char **argv)
 
 	printf("rootcrypt enroll%s: root device %s, layout %s, vault %s\n",
 	       c.dry_run ? " (dry run)" : "", o.device, o.layout, o.vault);
-	r = say_plan(&o, node);
+	r = say_plan(&c, &o, node);
 	if (r < 0)
 		return r;
 	path_in(&c, "/etc/rootcrypt.conf", dev, sizeof(dev));

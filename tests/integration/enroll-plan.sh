@@ -103,3 +103,12 @@ grep -qx "device = PARTUUID=$partuuid" "$tree/etc/rootcrypt.conf"
 "$ROOTCRYPT" enroll --root "$t/mnt" --vault https://v.vault.azure.net --device "${loop}p1" \
 	>"$t/out"
 grep -qx "device = PARTUUID=$partuuid" "$tree/etc/rootcrypt.conf"
+
+# 5. /boot inside the root with GRUB reading it: the second boot would stop
+#    in GRUB ("unknown filesystem"), so enroll refuses and writes nothing.
+image 0 40M
+mkdir -p "$tree/boot/grub"
+rc=0
+enroll >"$t/out" 2>"$t/err" || rc=$?
+[ "$rc" = 1 ] && unchanged || { echo "/boot inside the root: rc=$rc"; cat "$t/err"; exit 1; }
+grep -q 'GRUB cannot boot' "$t/err" || { cat "$t/err"; exit 1; }
