@@ -27,6 +27,7 @@
 #include "config.h"
 #include "dm.h"
 #include "engine.h"
+#include "enroll.h"
 #include "keystore.h"
 #include "log.h"
 #include "parse.h"
@@ -137,6 +138,19 @@ static int first_boot(struct boot *b)
 	char *pass = NULL;
 	int r;
 
+	/* Feasibility first: a shift with no room for the header would be
+	 * refused by the engine only after the key was stored, one unused
+	 * secret version per boot. Same rule as the engine and enroll. */
+	if (b->eo.layout == ENGINE_LAYOUT_SHIFT) {
+		struct enroll_geom g;
+		uint64_t missing;
+
+		if (enroll_probe(b->part, &g) == 0 &&
+		    enroll_shift_plan(&g, &missing) == ENROLL_SHIFT_NO_ROOM) {
+			enroll_shift_refusal(b->part, missing, why, sizeof(why));
+			return boot_plain(b, why);
+		}
+	}
 	report(b, BOOTSTATUS_NOT_ENCRYPTED, NULL);
 	log_info("storing a new key for \"%s\" in %s", b->part, b->kv.vault);
 	r = keystore_store_new(&b->kv, NULL, &pass, &ref);

@@ -15,7 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bootdev.h"
 #include "cmd.h"
+#include "engine.h"
 #include "enroll.h"
 #include "log.h"
 
@@ -137,29 +139,70 @@ static int mount_source(const char *dir, char *out, size_t n)
 	return r;
 }
 
-/* "PARTUUID=..." for a partition, so the config survives renumbering. */
-static void stable_device_name(const char *dev, char *out, size_t n)
+/* One blkid tag of dev read from the disk itself (-p: no cache, no udev),
+ * e.g. PART_ENTRY_UUID from the partition table entry. 0 when found. */
+static int blkid_tag(const char *dev, const char *tag, char *out, size_t n)
 {
-	char real[PATH_MAX], link[PATH_MAX + 300], target[PATH_MAX];
+	char cmd[PATH_MAX + 128], line[128];
+	FILE *p;
+	int r = -ENOENT;
+
+	if (strchr(dev, '\''))
+		return -EINVAL;
+	snprintf(cmd, sizeof(cmd), "blkid -p -s %s -o value '%s' 2>/dev/null", tag, dev);
+	p = popen(cmd, "re");
+	if (!p)
+		return -errno;
+	if (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0]) {
+			snprintf(out, n, "%s", line);
+			r = 0;
+		}
+	}
+	pclose(p);
+	return r;
+}
+
+/* A name for dev that finds it in the VM, where /dev/loop0p1 or /dev/sdb1
+ * of the build host means nothing: PARTUUID= of its partition table entry
+ * (udev's link, else read from the disk with blkid -p), or for a file system
+ * that stays plain (fs_uuid_ok: the detached header's) its UUID=. The root
+ * partition cannot go by its file system's UUID: once encrypted that UUID
+ * is no longer on the partition. Refuses with one line otherwise. */
+static int stable_device_name(const char *dev, bool fs_uuid_ok, const char *what,
+			      char *out, size_t n)
+{
+	char real[PATH_MAX], link[PATH_MAX + 300], target[PATH_MAX], id[200];
 	DIR *d = opendir("/dev/disk/by-partuuid");
 	struct dirent *e;
 
-	snprintf(out, n, "%s", dev);
-	if (!d || !realpath(dev, real)) {
-		if (d)
-			closedir(d);
-		return;
-	}
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(link, sizeof(link), "/dev/disk/by-partuuid/%s", e->d_name);
-		if (realpath(link, target) && strcmp(target, real) == 0) {
-			snprintf(out, n, "PARTUUID=%s", e->d_name);
-			break;
+	if (d && realpath(dev, real)) {
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(link, sizeof(link), "/dev/disk/by-partuuid/%s", e->d_name);
+			if (realpath(link, target) && strcmp(target, real) == 0) {
+				snprintf(out, n, "PARTUUID=%s", e->d_name);
+				closedir(d);
+				return 0;
+			}
 		}
 	}
-	closedir(d);
+	if (d)
+		closedir(d);
+	if (blkid_tag(dev, "PART_ENTRY_UUID", id, sizeof(id)) == 0) {
+		snprintf(out, n, "PARTUUID=%s", id);
+		return 0;
+	}
+	if (fs_uuid_ok && blkid_tag(dev, "UUID", id, sizeof(id)) == 0) {
+		snprintf(out, n, "UUID=%s", id);
+		return 0;
+	}
+	return log_error(EINVAL, "cannot name %s \"%s\" by %s read from the disk (a name like "
+			 "that does not exist in the VM); give --%s PARTUUID=...", what, dev,
+			 fs_uuid_ok ? "PARTUUID or UUID" : "PARTUUID",
+			 strcmp(what, "the root device") ? "header-device" : "device");
 }
 
 /* Detached layout: the header file must live on a file system other than
@@ -172,6 +215,7 @@ static int detached_header_location(const struct enroll_ctx *c, const char *head
 {
 	char dir[PATH_MAX], up[PATH_MAX], rootp[PATH_MAX], dev[PATH_MAX], *slash;
 	struct stat st, pst, rst;
+	int r;
 
 	if (header[0] != '/')
 		return log_error(EINVAL, "--header \"%s\" must be an absolute path", header);
@@ -204,7 +248,11 @@ static int detached_header_location(const struct enroll_ctx *c, const char *head
 	if (mount_source(dir, dev, sizeof(dev)) < 0)
 		return log_error(ENOENT, "cannot find the device mounted at \"%s\" (for the header)",
 				 dir);
-	stable_device_name(dev, dev_out, dev_n);
+	if (dev_out) {
+		r = stable_device_name(dev, true, "the header's file system", dev_out, dev_n);
+		if (r < 0)
+			return r;
+	}
 	/* the header's path inside that file system */
 	*ret_rel = header + (strlen(dir) - (strcmp(c->root, "/") == 0 ? 0 : strlen(c->root)));
 	if (**ret_rel != '/')
@@ -232,7 +280,12 @@ static int regenerate_initramfs(const struct enroll_ctx *c)
 
 #define SAVED_PREFIX "#rootcrypt-saved: "
 
-static int update_grub(const struct enroll_ctx *c, const char *params)
+/* Edits /etc/default/grub: GRUB_CMDLINE_LINUX gets params (root= dropped
+ * from it), and grub_lines (GRUB_DEVICE=/dev/mapper/NAME ...) go at the end
+ * so 10_linux's own root= is the one root= on the line. params "" and
+ * grub_lines NULL undo both. */
+static int update_grub(const struct enroll_ctx *c, const char *params, const char *grub_lines,
+		       const char *name)
 {
 	char path[PATH_MAX], *text, *out = NULL, *line, *end, *merged = NULL, *saved;
 	size_t out_len = 0;
@@ -243,8 +296,10 @@ static int update_grub(const struct enroll_ctx *c, const char *params)
 	path_in(c, "/etc/default/grub", path, sizeof(path));
 	text = read_file(path);
 	if (!text) {
-		printf("  no %s: add these kernel parameters to the boot loader yourself:\n    %s\n",
-		       path, params);
+		if (*params)
+			printf("  no %s: add these kernel parameters to the boot loader yourself "
+			       "(replacing its root=):\n    root=/dev/mapper/%s %s\n", path, name,
+			       params);
 		return 0;
 	}
 	f = open_memstream(&out, &out_len);
@@ -261,6 +316,15 @@ static int update_grub(const struct enroll_ctx *c, const char *params)
 			end++;
 		if (strncmp(line, SAVED_PREFIX, strlen(SAVED_PREFIX)) == 0)
 			continue;
+		/* our GRUB_DEVICE lines: written again below (or dropped by --undo) */
+		{
+			size_t ll = (size_t)(end - line), ml = strlen(ENROLL_GRUB_MARK);
+
+			if (ll && line[ll - 1] == '\n')
+				ll--;
+			if (ll >= ml && memcmp(line + ll - ml, ENROLL_GRUB_MARK, ml) == 0)
+				continue;
+		}
 		if (strncmp(line, "GRUB_CMDLINE_LINUX=\"", 20) == 0 && !found) {
 			found = true;
 			if (!*params && saved) {
@@ -291,6 +355,8 @@ static int update_grub(const struct enroll_ctx *c, const char *params)
 	}
 	if (!found)
 		fprintf(f, "GRUB_CMDLINE_LINUX=\"%s\"\n", params);
+	if (grub_lines)
+		fputs(grub_lines, f);
 	fclose(f);
 	free(merged);
 	free(text);
@@ -307,16 +373,88 @@ static int update_grub(const struct enroll_ctx *c, const char *params)
 	return 0;
 }
 
+#define MIB(x) ((unsigned long long)(((x) + (1ull << 20) - 1) >> 20))
+
+/* GRUB reads the kernel and its configuration from /boot: when that is a
+ * directory of the root being encrypted, the second boot stops at
+ * "unknown filesystem" (issue 15). Until the /boot split exists, refuse. */
+static int check_boot_fs(const struct enroll_ctx *c)
+{
+	char boot[PATH_MAX], rootp[PATH_MAX], grub[PATH_MAX];
+	struct stat bst, rst;
+
+	path_in(c, "/boot", boot, sizeof(boot));
+	path_in(c, "/", rootp, sizeof(rootp));
+	path_in(c, "/boot/grub", grub, sizeof(grub));
+	if (access(grub, F_OK) < 0 || stat(boot, &bst) < 0 || stat(rootp, &rst) < 0 ||
+	    bst.st_dev != rst.st_dev)
+		return 0;
+	return log_error(EINVAL, "\"%s\" is a directory of the root file system and GRUB reads "
+			 "the kernel from it: once the root is encrypted GRUB cannot boot; give "
+			 "/boot a file system of its own first", boot);
+}
+
+/* Says what the first boot will do with the root partition, by the
+ * engine's rules, or refuses (nothing written yet) when it cannot work. */
+static int say_plan(const struct enroll_ctx *c, const struct enroll_opts *o, const char *node)
+{
+	struct enroll_geom g;
+	uint64_t bytes;
+	char msg[512];
+	int r;
+
+	r = check_boot_fs(c);
+	if (r < 0)
+		return r;
+
+	if (!strcmp(o->layout, "detached")) {
+		printf("  plan: the first boot writes the LUKS2 header to \"%s\" on %s (a file system "
+		       "other than the root) and encrypts %s in place; nothing moves\n",
+		       o->header, o->header_device, o->device);
+		return 0;
+	}
+	if (!node[0]) {
+		printf("  plan: %s is not readable here; the first boot checks the room for the "
+		       "header itself\n", o->device);
+		return 0;
+	}
+	r = enroll_probe(node, &g);
+	if (r < 0)
+		return log_error(-r, "cannot read \"%s\" to plan the first boot", node);
+	switch (enroll_shift_plan(&g, &bytes)) {
+	case ENROLL_SHIFT_FS_SMALLER:
+		printf("  plan: shift - the %s file system (%llu MiB) leaves %llu MiB of its "
+		       "%llu MiB partition free; the first boot moves the data up by %llu MiB "
+		       "inside the partition for the LUKS2 header\n", g.fs_type, MIB(g.fs_size),
+		       MIB(bytes), MIB(g.part_size), MIB(ENGINE_DATA_OFF_DEFAULT));
+		return 0;
+	case ENROLL_SHIFT_GROW:
+		printf("  plan: shift - the first boot grows the %llu MiB partition by %llu MiB "
+		       "into the free disk space after it (%llu MiB free), then moves the data up "
+		       "by %llu MiB for the LUKS2 header\n", MIB(g.part_size), MIB(bytes),
+		       MIB(g.max_size - g.part_size), MIB(ENGINE_DATA_OFF_DEFAULT));
+		return 0;
+	default:
+		enroll_shift_refusal(node, bytes, msg, sizeof(msg));
+		return log_error(ENOSPC, "%s", msg);
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"rootcrypt enroll --vault URL [--secret NAME] [--kek KEY-URL] [--kek-alg ALG]\n"
-		"                 [--layout shift|detached] [--header PATH] [--device DEV]\n"
+		"                 [--layout shift|detached] [--header PATH] [--header-device SPEC]\n"
+		"                 [--device PARTUUID=...|DEV]\n"
 		"                 [--name NAME] [--client-id ID] [--root DIR] [--dry-run]\n"
 		"rootcrypt enroll --undo [--root DIR]\n\n"
 		"Prepares this system (or the image tree at --root) so the next boot encrypts the\n"
 		"root partition with a key stored in Key Vault. Without --secret each machine\n"
-		"names its secret after its vmId at first boot (right for images).\n");
+		"names its secret after its vmId at first boot (right for images).\n"
+		"It first says what the first boot will do for the layout it finds, and refuses,\n"
+		"writing nothing, when that cannot work. --dry-run says the same and writes nothing.\n"
+		"Lines of an existing /etc/rootcrypt.conf it does not set (ca_file, resolve, ...)\n"
+		"are kept.\n");
 }
 
 int cmd_enroll(int argc, char **argv)
@@ -329,6 +467,7 @@ int cmd_enroll(int argc, char **argv)
 		{ "layout", required_argument, NULL, 'l' },
 		{ "header", required_argument, NULL, 'H' },
 		{ "device", required_argument, NULL, 'd' },
+		{ "header-device", required_argument, NULL, 'E' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "client-id", required_argument, NULL, 'c' },
 		{ "root", required_argument, NULL, 'r' },
@@ -340,7 +479,8 @@ int cmd_enroll(int argc, char **argv)
 	struct enroll_opts o = { .name = "root", .layout = "shift" };
 	struct enroll_ctx c = { .root = "/" };
 	char dev[PATH_MAX], stable[PATH_MAX + 16], mnt[PATH_MAX], header_dev[PATH_MAX + 16];
-	char *conf = NULL, *params = NULL;
+	char node[PATH_MAX];
+	char *conf = NULL, *params = NULL, *grub_lines = NULL, *old_conf = NULL;
 	bool undo = false;
 	int ch, r;
 
@@ -354,6 +494,7 @@ int cmd_enroll(int argc, char **argv)
 		case 'l': o.layout = optarg; break;
 		case 'H': o.header = optarg; break;
 		case 'd': o.device = optarg; break;
+		case 'E': o.header_device = optarg; break;
 		case 'n': o.name = optarg; break;
 		case 'c': o.client_id = optarg; break;
 		case 'r': c.root = optarg; break;
@@ -371,7 +512,7 @@ int cmd_enroll(int argc, char **argv)
 		char path[PATH_MAX];
 
 		printf("rootcrypt enroll --undo%s:\n", c.dry_run ? " (dry run)" : "");
-		r = update_grub(&c, "");
+		r = update_grub(&c, "", NULL, NULL);
 		path_in(&c, "/etc/rootcrypt.conf", path, sizeof(path));
 		printf("  removing %s\n", path);
 		if (!c.dry_run && unlink(path) < 0 && errno != ENOENT)
@@ -394,25 +535,50 @@ int cmd_enroll(int argc, char **argv)
 	if (!strcmp(o.layout, "detached")) {
 		if (!o.header)
 			o.header = "/boot/rootcrypt-header.img";
-		r = detached_header_location(&c, o.header, header_dev, sizeof(header_dev), &o.header);
+		r = detached_header_location(&c, o.header, o.header_device ? NULL : header_dev,
+					     sizeof(header_dev), &o.header);
 		if (r < 0)
 			return r;
-		o.header_device = header_dev;
+		if (!o.header_device)
+			o.header_device = header_dev;
 	}
-	if (!o.device) {
+	/* The node to read for the plan, and the name the VM will know it by. */
+	node[0] = '\0';
+	if (o.device && o.device[0] == '/') {
+		snprintf(node, sizeof(node), "%s", o.device);
+		r = stable_device_name(node, false, "the root device", stable, sizeof(stable));
+		if (r < 0)
+			return r;
+		o.device = stable;
+	} else if (o.device) {
+		char by[PATH_MAX];
+
+		if (bootdev_spec_path(o.device, by, sizeof(by)) < 0)
+			return log_error(EINVAL, "cannot understand --device \"%s\"", o.device);
+		if (!realpath(by, node))
+			node[0] = '\0';
+	} else {
 		snprintf(mnt, sizeof(mnt), "%s", c.root);
-		if (mount_source(mnt, dev, sizeof(dev)) < 0)
+		if (mount_source(mnt, node, sizeof(node)) < 0)
 			return log_error(ENOENT, "cannot find the device mounted at \"%s\"; give --device",
 					 c.root);
-		stable_device_name(dev, stable, sizeof(stable));
+		r = stable_device_name(node, false, "the root device", stable, sizeof(stable));
+		if (r < 0)
+			return r;
 		o.device = stable;
 	}
 
 	printf("rootcrypt enroll%s: root device %s, layout %s, vault %s\n",
 	       c.dry_run ? " (dry run)" : "", o.device, o.layout, o.vault);
-	conf = enroll_config_text(&o);
+	r = say_plan(&c, &o, node);
+	if (r < 0)
+		return r;
+	path_in(&c, "/etc/rootcrypt.conf", dev, sizeof(dev));
+	old_conf = read_file(dev);
+	conf = enroll_config_merge(old_conf, &o);
 	params = enroll_kernel_params(&o);
-	if (!conf || !params) {
+	grub_lines = enroll_grub_root_lines(&o);
+	if (!conf || !params || !grub_lines) {
 		r = log_error(ENOMEM, "out of memory");
 		goto out;
 	}
@@ -420,15 +586,17 @@ int cmd_enroll(int argc, char **argv)
 	if (r == 0)
 		r = regenerate_initramfs(&c);
 	if (r == 0)
-		r = update_grub(&c, params);
+		r = update_grub(&c, params, grub_lines, o.name);
 	if (r == 0)
 		printf("Done. The next boot encrypts %s (the key goes to %s first).\n"
-		       "Kernel parameters: %s\n"
+		       "Kernel parameters: root=/dev/mapper/%s (GRUB_DEVICE) %s\n"
 		       "Undo before that boot: rootcrypt enroll --undo%s%s\n",
-		       o.device, o.vault, params, strcmp(c.root, "/") ? " --root " : "",
+		       o.device, o.vault, o.name, params, strcmp(c.root, "/") ? " --root " : "",
 		       strcmp(c.root, "/") ? c.root : "");
 out:
+	free(old_conf);
 	free(conf);
 	free(params);
+	free(grub_lines);
 	return r;
 }

@@ -17,16 +17,33 @@ printf '#!/bin/sh\necho "update-initramfs $*" >>/log\n' >"$t/usr/sbin/update-ini
 chmod +x "$t/usr/sbin/update-initramfs"
 : >"$t/usr/share/initramfs-tools/hooks/rootcrypt"
 printf 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX="console=ttyS0 root=UUID=1234 quiet"\n' >"$t/etc/default/grub"
+# Settings enroll has no option for, set by hand, survive it (issue 15.5).
+printf 'device = /dev/old\n# the test vault\nca_file = /etc/rootcrypt/ca.pem\nresolve = v1.vault.azure.net:443:10.0.0.1\n' \
+	>"$t/etc/rootcrypt.conf"
 
 "$ROOTCRYPT" enroll --root "$t" --device PARTUUID=abcd --vault https://v1.vault.azure.net \
 	--kek https://v1.vault.azure.net/keys/kek/1 >"$t/out"
 grep -qx 'device = PARTUUID=abcd' "$t/etc/rootcrypt.conf"
 grep -qx 'vault = https://v1.vault.azure.net' "$t/etc/rootcrypt.conf"
 grep -qx 'kek_alg = RSA-OAEP-256' "$t/etc/rootcrypt.conf"
+grep -qx 'ca_file = /etc/rootcrypt/ca.pem' "$t/etc/rootcrypt.conf" || { cat "$t/etc/rootcrypt.conf"; exit 1; }
+grep -qx 'resolve = v1.vault.azure.net:443:10.0.0.1' "$t/etc/rootcrypt.conf"
+grep -qx '# the test vault' "$t/etc/rootcrypt.conf"
+[ "$(grep -c '^device' "$t/etc/rootcrypt.conf")" = 1 ]
 [ "$(stat -c %a "$t/etc/rootcrypt.conf")" = 600 ]
 grep -qx 'update-initramfs -u -k all' "$t/log"
-grep -qx 'GRUB_CMDLINE_LINUX="console=ttyS0 quiet root=/dev/mapper/root rootcrypt.name=root rd.neednet=1 ip=dhcp"' \
+# One root= on the generated line: none in GRUB_CMDLINE_LINUX; 10_linux
+# writes root=GRUB_DEVICE (UUID/PARTUUID forms off) before it.
+grep -qx 'GRUB_CMDLINE_LINUX="console=ttyS0 quiet rootcrypt.name=root rd.neednet=1 ip=dhcp"' \
 	"$t/etc/default/grub" || { cat "$t/etc/default/grub"; exit 1; }
+grep -qx 'GRUB_DEVICE=/dev/mapper/root  # rootcrypt' "$t/etc/default/grub"
+grep -qx 'GRUB_DISABLE_LINUX_UUID=true  # rootcrypt' "$t/etc/default/grub"
+grep -qx 'GRUB_DISABLE_LINUX_PARTUUID=true  # rootcrypt' "$t/etc/default/grub"
+# Enrolling again changes nothing in GRUB's defaults (no second copy).
+cp "$t/etc/default/grub" "$t/grub.1"
+"$ROOTCRYPT" enroll --root "$t" --device PARTUUID=abcd --vault https://v1.vault.azure.net \
+	--kek https://v1.vault.azure.net/keys/kek/1 >/dev/null
+cmp "$t/grub.1" "$t/etc/default/grub" || { diff "$t/grub.1" "$t/etc/default/grub"; exit 1; }
 grep -q "^#rootcrypt-saved: GRUB_CMDLINE_LINUX=\"console=ttyS0 root=UUID=1234 quiet\"" "$t/etc/default/grub"
 grep -q 'Undo before that boot: rootcrypt enroll --undo --root' "$t/out"
 
@@ -34,7 +51,8 @@ grep -q 'Undo before that boot: rootcrypt enroll --undo --root' "$t/out"
 [ ! -e "$t/etc/rootcrypt.conf" ]
 grep -qx 'GRUB_CMDLINE_LINUX="console=ttyS0 root=UUID=1234 quiet"' "$t/etc/default/grub"
 if grep -q rootcrypt-saved "$t/etc/default/grub"; then echo "saved line left behind"; exit 1; fi
-[ "$(grep -c update-initramfs "$t/log")" = 2 ]
+[ "$(grep -c update-initramfs "$t/log")" = 3 ]
+if grep -q GRUB_DEVICE "$t/etc/default/grub"; then echo "GRUB_DEVICE left behind"; exit 1; fi
 
 # Bad layout is a usage error and writes nothing.
 rc=0
@@ -60,5 +78,7 @@ bootdev=$(findmnt -n -o SOURCE "$t/boot")
 	--layout detached >"$t/out"
 grep -qx 'layout = detached' "$t/etc/rootcrypt.conf"
 grep -qx 'header = /rootcrypt-header.img' "$t/etc/rootcrypt.conf" || { cat "$t/etc/rootcrypt.conf"; exit 1; }
-grep -qx "header_device = $bootdev" "$t/etc/rootcrypt.conf" || { cat "$t/etc/rootcrypt.conf"; exit 1; }
+# /dev/loopN means nothing in the VM: the file system's UUID, read from it.
+grep -qx "header_device = UUID=$(blkid -p -s UUID -o value "$bootdev")" "$t/etc/rootcrypt.conf" ||
+	{ cat "$t/etc/rootcrypt.conf"; exit 1; }
 "$ROOTCRYPT" enroll --root "$t" --undo >/dev/null

@@ -39,6 +39,86 @@ TEST(enroll_kernel_params_name)
 	struct enroll_opts o = { .name = "cryptroot" };
 	char *s = enroll_kernel_params(&o);
 
-	CHECK_EQ_STR(s, "root=/dev/mapper/cryptroot rootcrypt.name=cryptroot rd.neednet=1 ip=dhcp");
+	/* No root=: GRUB's 10_linux writes its own first, and two root= on one
+	 * line (the image's UUID= and ours) only boot because the last wins
+	 * (issue 15.5). The root= comes from GRUB_DEVICE instead. */
+	CHECK_EQ_STR(s, "rootcrypt.name=cryptroot rd.neednet=1 ip=dhcp");
 	free(s);
+	s = enroll_grub_root_lines(&o);
+	CHECK_EQ_STR(s, "GRUB_DEVICE=/dev/mapper/cryptroot  # rootcrypt\n"
+			"GRUB_DISABLE_LINUX_UUID=true  # rootcrypt\n"
+			"GRUB_DISABLE_LINUX_PARTUUID=true  # rootcrypt\n");
+	free(s);
+}
+
+/* Settings enroll has no option for, and comments, survive a re-enroll;
+ * the keys enroll manages are replaced (or dropped when now unset). */
+TEST(enroll_config_merge_keeps_unmanaged_lines)
+{
+	struct enroll_opts o = { .device = "PARTUUID=new", .vault = "https://v.vault.azure.net" };
+	const char *old = "# rootcrypt configuration, written by `rootcrypt enroll`.\n"
+			  "# Kernel parameters rootcrypt.KEY=VALUE override these lines at boot.\n"
+			  "device = PARTUUID=old\n"
+			  "kek = https://v.vault.azure.net/keys/k/1\n"
+			  "# test CA for the fake vault\n"
+			  "ca_file = /etc/rootcrypt/ca.pem\n"
+			  "  resolve = v.vault.azure.net:443:10.0.0.1\n"
+			  "token_vault = any\n";
+	char *s = enroll_config_merge(old, &o);
+
+	CHECK(s != NULL);
+	CHECK(strstr(s, "\ndevice = PARTUUID=new\n") != NULL);
+	CHECK(strstr(s, "PARTUUID=old") == NULL);
+	CHECK(strstr(s, "kek") == NULL);
+	CHECK(strstr(s, "\n# test CA for the fake vault\nca_file = /etc/rootcrypt/ca.pem\n") != NULL);
+	CHECK(strstr(s, "\n  resolve = v.vault.azure.net:443:10.0.0.1\n") != NULL);
+	CHECK(strstr(s, "\ntoken_vault = any\n") != NULL);
+	/* the heading once, not once per enroll */
+	CHECK(strstr(strstr(s, "written by") + 1, "written by") == NULL);
+	free(s);
+	s = enroll_config_merge(NULL, &o);
+	CHECK(s != NULL && strstr(s, "\ndevice = PARTUUID=new\n") != NULL);
+	free(s);
+}
+
+#define MIB (1ull << 20)
+
+/* The shift layout's room, by the engine's rule: H = 16 MiB + T = 2 MiB. */
+TEST(enroll_shift_plan_follows_engine_geometry)
+{
+	struct enroll_geom g = { .part_size = 1024 * MIB, .max_size = 1024 * MIB,
+				 .fs_size = 1024 * MIB, .have_fs = true };
+	uint64_t b = 0;
+	char msg[512];
+
+	/* file system fills the partition, nothing behind it */
+	CHECK_EQ_INT(enroll_shift_plan(&g, &b), ENROLL_SHIFT_NO_ROOM);
+	CHECK_EQ_INT(b, 18 * MIB);
+	/* 10 MiB free behind: 8 MiB missing */
+	g.max_size = 1034 * MIB;
+	CHECK_EQ_INT(enroll_shift_plan(&g, &b), ENROLL_SHIFT_NO_ROOM);
+	CHECK_EQ_INT(b, 8 * MIB);
+	/* 64 MiB free behind: the partition grows by 18 MiB */
+	g.max_size = 1088 * MIB;
+	CHECK_EQ_INT(enroll_shift_plan(&g, &b), ENROLL_SHIFT_GROW);
+	CHECK_EQ_INT(b, 18 * MIB);
+	/* a file system 18 MiB smaller than its partition fits as is */
+	g.max_size = g.part_size;
+	g.fs_size = 1006 * MIB;
+	CHECK_EQ_INT(enroll_shift_plan(&g, &b), ENROLL_SHIFT_FS_SMALLER);
+	CHECK_EQ_INT(b, 18 * MIB);
+	g.fs_size = 1006 * MIB + 4096;
+	CHECK_EQ_INT(enroll_shift_plan(&g, &b), ENROLL_SHIFT_NO_ROOM);
+	/* no file system found: the data is the whole partition */
+	g.have_fs = false;
+	CHECK_EQ_INT(enroll_shift_plan(&g, &b), ENROLL_SHIFT_NO_ROOM);
+	CHECK_EQ_INT(b, 18 * MIB);
+
+	/* the advice names the boot setting, not encrypt's --layout flag */
+	enroll_shift_refusal("/dev/sda1", 18 * MIB - 512, msg, sizeof(msg));
+	CHECK(strstr(msg, "18 MiB missing") != NULL);
+	CHECK(strstr(msg, "grow the disk by 18 MiB") != NULL);
+	CHECK(strstr(msg, "`layout = detached`") != NULL);
+	CHECK(strstr(msg, "other than the root") != NULL);
+	CHECK(strstr(msg, "--layout") == NULL);
 }
