@@ -14,6 +14,7 @@
 # first showed "RCTEST:booted" (the root is up).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+args=("$@")
 fw= disk= log= timeout=400 mem=1024 smp=2 fake= vars= stop_on=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -66,6 +67,8 @@ t0=$(date +%s%N)
 elapsed() { awk -v n="$(date +%s%N)" -v t="$t0" 'BEGIN { printf "%.3f", (n - t) / 1e9 }'; }
 note() { echo "$(elapsed) $*" >>"$log.runner"; }
 note "started qemu pid $pid firmware $fw"
+[ -z "${RCTEST_STALL_RETRIED:-}" ] || note "second attempt: the first stalled in the kernel before /init ($log.stall1)"
+stall_s=${RCTEST_STALL_S:-$(scaled 60)}
 seen_grub= seen_kernel= seen_root=
 while kill -0 "$pid" 2>/dev/null; do
 	if [ -z "$seen_kernel" ] && grep -qa 'Linux version' "$log"; then note "kernel started"; seen_kernel=1; fi
@@ -88,6 +91,13 @@ except OSError: pass
 PY
 		wait "$pid" 2>/dev/null || :
 		exit 3
+	fi
+	if kernel_stalled "$log" "$stall_s"; then
+		note "kernel stalled before /init: console silent ${stall_s}s"
+		kill -KILL "$pid"; wait "$pid" 2>/dev/null || :
+		[ -z "${RCTEST_STALL_RETRIED:-}" ] || exit 124
+		rm -rf "$run"; trap - EXIT
+		stall_restart "$0" "$log" "${args[@]}"
 	fi
 	if [ "$(($(date +%s%N) - t0))" -ge $((timeout * 1000000000)) ]; then
 		note "timeout after ${timeout}s"

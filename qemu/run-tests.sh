@@ -146,6 +146,41 @@ t_cutlatency() { # the runner's cut on a console line lands while the guest stil
 }
 
 # --- rootcrypt boot (issue 8): the product's hooks in both initramfs flavours
+# stop_qemu_on LOG REGEX: SIGSTOP the log's QEMU once LOG matches REGEX (a
+# guest that stops dead, as a hung kernel does); prints the stopped pid
+stop_qemu_on() {
+	local pid i=0
+	until grep -qaE -- "$2" "$1" 2>/dev/null; do
+		i=$((i + 1)); [ $i -lt "$(($(scaled 120) * 10))" ] || return 1
+		sleep 0.1
+	done
+	pid=$(sed -n 's/.* started qemu pid \([0-9]*\).*/\1/p' "$1.runner" | head -n1)
+	[ -n "$pid" ] && kill -STOP "$pid" && echo "$pid"
+}
+t_stall() { # a kernel stalled before /init is restarted once; a stall after /init is not
+	local f=$1 d=$W/stall-$1.img log=$W/stall-$1.log rc=0 stopped
+	bash "$QEMU_DIR/mkdisk.sh" "$d" || return 1
+	rm -f "$log" "$log.runner"   # stop_qemu_on must not read an earlier run's
+	# the kernel stops dead right after its first console line: a restart, then a normal boot
+	RCTEST_STALL_S=10 boot "stall-$f" "$f" "$d" &
+	stopped=$(stop_qemu_on "$log" 'Linux version') || { wait; echo "no kernel line to stop on"; return 1; }
+	wait $! || rc=$?
+	[ $rc = 0 ] || { echo "run.sh exited $rc after a stall before /init, want 0 (restarted)"; return 1; }
+	grep -q 'kernel stalled before /init' "$log.stall1.runner" && grep -q 'second attempt' "$log.runner" ||
+		{ echo "no restart recorded in $log.runner / $log.stall1.runner"; return 1; }
+	! kill -0 "$stopped" 2>/dev/null || { echo "the stalled QEMU ($stopped) is still there"; return 1; }
+	booted_ok "$log" || return 1
+	# the same stop once the root is up (after /init): never restarted, a timeout
+	mv "$log.stall1" "$log.stall1.first"; mv "$log.stall1.runner" "$log.stall1.first.runner"
+	rm -f "$log" "$log.runner"
+	RCTEST_STALL_S=10 boot "stall-$f" "$f" "$d" --timeout 60 &
+	stopped=$(stop_qemu_on "$log" 'RCTEST:booted') || { wait; echo "no RCTEST:booted to stop on"; return 1; }
+	rc=0; wait $! || rc=$?
+	[ $rc = 124 ] || { echo "run.sh exited $rc after a stall past /init, want 124 (timeout)"; return 1; }
+	[ ! -e "$log.stall1" ] || { echo "a stall past /init was restarted"; return 1; }
+	echo "restart after a stall before /init; a stall past /init times out"
+}
+
 has_boot() { "$REPO/rootcrypt" boot --help >/dev/null 2>&1; }
 rc_boot_vm() { # rc_boot_vm NAME FLAVOUR DISK [run.sh options]: root on /dev/mapper/root
 	local name=$1 f=$2 d=$3; shift 3
@@ -456,6 +491,7 @@ for f in $FLAVOURS; do
 	scenario "powercut-$f" t_powercut "$f"
 done
 scenario "cutlatency-initramfs-tools" t_cutlatency initramfs-tools
+scenario "stall-initramfs-tools" t_stall initramfs-tools
 # the encrypt/resume scenarios need the product's 'boot' subcommand: without
 # it each of them fails (issue 17), it is never a silent skip
 boot_gate=1

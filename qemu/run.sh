@@ -25,6 +25,7 @@
 # Writes LOG.runner: what happened and when (seconds since start).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+args=("$@")
 
 timeout=300 mem=512 smp=2 fake= throttle= cut_on= cut_after= cut_how=qmp
 answer_on= answer= answered= cut_when= slow_on= slow= slowed=
@@ -144,6 +145,8 @@ print(json.dumps({"execute": "block_set_io_throttle", "arguments": a}))' "$1"
 }
 t_absent=$EPOCHREALTIME   # the last poll that did not find the --cut-on line
 note "started qemu pid $pid; timeout ${timeout}s (${timeout_idle}s idle x ${RCTEST_SLOW:-1})"
+[ -z "${RCTEST_STALL_RETRIED:-}" ] || note "second attempt: the first stalled in the kernel before /init ($log.stall1)"
+stall_s=${RCTEST_STALL_S:-$(scaled 60)}
 while kill -0 "$pid" 2>/dev/null; do
 	if [ -n "$cut_on" ]; then
 		t_poll=$EPOCHREALTIME
@@ -166,6 +169,14 @@ while kill -0 "$pid" 2>/dev/null; do
 	fi
 	if [ -n "$cut_after" ] && [ "$(($(date +%s%N) - t0))" -ge "$(echo "$cut_after" | awk '{printf "%.0f", $1 * 1e9}')" ]; then
 		cut "after ${cut_after}s"
+	fi
+	if kernel_stalled "$log" "$stall_s"; then
+		note "kernel stalled before /init: console silent ${stall_s}s"
+		kill -KILL "$pid"; wait "$pid" 2>/dev/null || :
+		log_done
+		[ -z "${RCTEST_STALL_RETRIED:-}" ] || exit 124
+		rm -rf "$run"; trap - EXIT
+		stall_restart "$0" "$log" "${args[@]}"
 	fi
 	if [ "$(($(date +%s%N) - t0))" -ge $((timeout * 1000000000)) ]; then
 		note "timeout after ${timeout}s"
