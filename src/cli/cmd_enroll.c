@@ -12,13 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "bootdev.h"
 #include "cmd.h"
 #include "engine.h"
+#include "engine_record.h"
+#include "luks2.h"
 #include "enroll.h"
+#include "enroll_grub.h"
 #include "log.h"
 
 struct enroll_ctx {
@@ -278,6 +282,89 @@ static int regenerate_initramfs(const struct enroll_ctx *c)
 				 "under \"%s\" (run 'make install' first)", c->root);
 }
 
+/* A /etc/default/grub.d snippet is sourced after /etc/default/grub: one
+ * that sets GRUB_DEVICE (or a root=) would silently beat enroll's lines and
+ * the VM would boot root=UUID=<hidden fs>. Refused before anything is
+ * written; the way out is named. */
+static int check_grub_snippets(const struct enroll_ctx *c)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256], why[128];
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	path_in(c, "/etc/default/grub.d", dir, sizeof(dir));
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while (r == 0 && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		char *text;
+
+		if (l < 5 || strcmp(de->d_name + l - 4, ".cfg"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		text = read_file(path);
+		if (!text)
+			continue;
+		if (enroll_grub_snippet_overrides(text, why, sizeof(why)))
+			r = log_error(EINVAL, "\"%s\": %s, which overrides the root= enroll sets in "
+				      "/etc/default/grub; remove that setting (or move it into "
+				      "/etc/default/grub) and enroll again", path, why);
+		free(text);
+	}
+	closedir(d);
+	return r;
+}
+
+/* update-grub is the authority on what GRUB will boot: read back what it
+ * wrote and insist on the one root= rootcrypt needs. */
+static int check_grub_cfg(const struct enroll_ctx *c, const char *name)
+{
+	char path[PATH_MAX], why[256];
+	char *cfg;
+	int bad;
+
+	path_in(c, "/boot/grub/grub.cfg", path, sizeof(path));
+	cfg = read_file(path);
+	if (!cfg)
+		return log_error(ENOENT, "update-grub ran but \"%s\" cannot be read back", path);
+	bad = enroll_grub_cfg_check(cfg, name, why, sizeof(why));
+	free(cfg);
+	if (bad)
+		return log_error(EBADMSG, "\"%s\": %s; GRUB would not boot the encrypted root",
+				 path, why);
+	printf("  %s: every kernel line has root=/dev/mapper/%s\n", path, name);
+	return 0;
+}
+
+/* The detached header file (LUKS2 header plus two digest-record slots) is
+ * created at the first boot: check now that its file system has room. */
+static int check_header_room(const struct enroll_ctx *c, const char *header)
+{
+	uint64_t need = engine_record_area_off(LUKS2_DEFAULT_HEADER_SIZE) +
+			2 * engine_record_slot_size(ENGINE_GROUP_DEFAULT) + (1ull << 20);
+	char path[PATH_MAX], dir[PATH_MAX], *slash;
+	struct statvfs sv;
+	struct stat st;
+
+	path_in(c, header, path, sizeof(path));
+	if (stat(path, &st) == 0)
+		return 0;	/* already there (an earlier enroll or a half-done run) */
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	if (statvfs(dir, &sv) < 0)
+		return log_error_errno(errno, "cannot read the free space of \"%s\"", dir);
+	if ((uint64_t)sv.f_bavail * sv.f_frsize < need)
+		return log_error(ENOSPC, "\"%s\" has %llu MiB free; the detached header needs "
+				 "%llu MiB there", dir,
+				 (unsigned long long)((uint64_t)sv.f_bavail * sv.f_frsize >> 20),
+				 (unsigned long long)((need + (1ull << 20) - 1) >> 20));
+	return 0;
+}
+
 #define SAVED_PREFIX "#rootcrypt-saved: "
 
 /* Edits /etc/default/grub: GRUB_CMDLINE_LINUX gets params (root= dropped
@@ -367,7 +454,10 @@ static int update_grub(const struct enroll_ctx *c, const char *params, const cha
 	if (exists_in(c, "/usr/sbin/update-grub")) {
 		const char *argv[] = { "update-grub", NULL };
 
-		return run_in(c, argv);
+		r = run_in(c, argv);
+		if (r < 0 || !*params || c->dry_run)
+			return r;
+		return check_grub_cfg(c, name);
 	}
 	printf("  update-grub not found: regenerate the GRUB configuration yourself\n");
 	return 0;
@@ -404,6 +494,8 @@ static int say_plan(const struct enroll_ctx *c, const struct enroll_opts *o, con
 	int r;
 
 	r = check_boot_fs(c);
+	if (r == 0)
+		r = check_grub_snippets(c);
 	if (r < 0)
 		return r;
 
@@ -438,6 +530,25 @@ static int say_plan(const struct enroll_ctx *c, const struct enroll_opts *o, con
 		enroll_shift_refusal(node, bytes, msg, sizeof(msg));
 		return log_error(ENOSPC, "%s", msg);
 	}
+}
+
+/* The generated grub.cfg is wrong: put back what enroll changed (GRUB's
+ * defaults, the config, the initramfs), so no boot converts a disk that
+ * GRUB would then fail to boot. */
+static void undo_after_bad_grub(const struct enroll_ctx *c, const char *old_conf)
+{
+	char path[PATH_MAX];
+
+	printf("  undoing: the GRUB configuration would not boot the encrypted root\n");
+	update_grub(c, "", NULL, NULL);
+	if (old_conf)
+		write_file(c, "/etc/rootcrypt.conf", old_conf, 0600);
+	else {
+		path_in(c, "/etc/rootcrypt.conf", path, sizeof(path));
+		if (unlink(path) < 0 && errno != ENOENT)
+			log_error_errno(errno, "cannot remove \"%s\"", path);
+	}
+	regenerate_initramfs(c);
 }
 
 static void usage(FILE *f)
@@ -481,6 +592,7 @@ int cmd_enroll(int argc, char **argv)
 	char dev[PATH_MAX], stable[PATH_MAX + 16], mnt[PATH_MAX], header_dev[PATH_MAX + 16];
 	char node[PATH_MAX];
 	char *conf = NULL, *params = NULL, *grub_lines = NULL, *old_conf = NULL;
+	const char *header_rel = NULL;
 	bool undo = false;
 	int ch, r;
 
@@ -536,7 +648,10 @@ int cmd_enroll(int argc, char **argv)
 		if (!o.header)
 			o.header = "/boot/rootcrypt-header.img";
 		r = detached_header_location(&c, o.header, o.header_device ? NULL : header_dev,
-					     sizeof(header_dev), &o.header);
+					     sizeof(header_dev), &header_rel);
+		if (r == 0)
+			r = check_header_room(&c, o.header);
+		o.header = header_rel;
 		if (r < 0)
 			return r;
 		if (!o.header_device)
@@ -585,8 +700,11 @@ int cmd_enroll(int argc, char **argv)
 	r = write_file(&c, "/etc/rootcrypt.conf", conf, 0600);
 	if (r == 0)
 		r = regenerate_initramfs(&c);
-	if (r == 0)
+	if (r == 0) {
 		r = update_grub(&c, params, grub_lines, o.name);
+		if (r == -EBADMSG)
+			undo_after_bad_grub(&c, old_conf);
+	}
 	if (r == 0)
 		printf("Done. The next boot encrypts %s (the key goes to %s first).\n"
 		       "Kernel parameters: root=/dev/mapper/%s (GRUB_DEVICE) %s\n"

@@ -622,7 +622,7 @@ static int shift_make_room(struct engine *e, const struct fsprobe_fs *fs, bool h
 	}
 	return log_error(ENOSPC, "'%s' lacks %llu bytes after its data for the LUKS2 header "
 			 "(%s): free space after the partition or a smaller file system is needed; "
-			 "or use --layout detached", e->dev->name, (unsigned long long)need,
+			 "or use the detached layout (encrypt --layout detached; at boot: layout = detached)", e->dev->name, (unsigned long long)need,
 			 have_fs ? "the file system fills it" : "no ext4/XFS file system found");
 }
 

@@ -70,9 +70,19 @@ grep -q 'root file system being encrypted' "$t/err" || { cat "$t/err"; exit 1; }
 # With /boot a separate file system (an ext4 on a loop device here), the
 # config names that file system and the header's path inside it.
 command -v mkfs.ext4 >/dev/null || { echo "no mkfs.ext4: detached part skipped"; exit 0; }
+# First one too small for the header file (LUKS2 header + digest records,
+# ~17 MiB): refused at enroll, not at the first boot.
 truncate -s 8M "$t/boot.img" && mkfs.ext4 -q -F "$t/boot.img"
 mount -o loop "$t/boot.img" "$t/boot" 2>/dev/null || { echo "no loop mount: detached part skipped"; exit 0; }
 trap 'umount "$t/boot" 2>/dev/null; rm -rf "$t"' EXIT INT TERM
+rc=0
+"$ROOTCRYPT" enroll --root "$t" --device PARTUUID=abcd --vault https://v.vault.azure.net \
+	--layout detached >/dev/null 2>"$t/err" || rc=$?
+[ "$rc" = 1 ] && [ ! -e "$t/etc/rootcrypt.conf" ] || { echo "small /boot: rc=$rc"; exit 1; }
+grep -q 'MiB free; the detached header needs 18 MiB there' "$t/err" || { cat "$t/err"; exit 1; }
+umount "$t/boot"
+truncate -s 40M "$t/boot.img" && mkfs.ext4 -q -F "$t/boot.img"
+mount -o loop "$t/boot.img" "$t/boot"
 bootdev=$(findmnt -n -o SOURCE "$t/boot")
 "$ROOTCRYPT" enroll --root "$t" --device PARTUUID=abcd --vault https://v.vault.azure.net \
 	--layout detached >"$t/out"
