@@ -7,32 +7,26 @@
 # (an encrypted volume unlocked, or a disk left plain behind a linear map).
 
 RC_BIN=/usr/sbin/rootcrypt
-RC_CONF=/etc/rootcrypt.conf
 RC_RUN=/run/rootcrypt
 
 rc_msg() { echo "rootcrypt: $*" >/dev/console 2>/dev/null || echo "rootcrypt: $*" >&2; }
 
-# rc_cmdline KEY: value of KEY=... on the kernel command line (last one wins).
-rc_cmdline() {
-	_v= _found=1
-	for _a in $(cat /proc/cmdline); do
-		case $_a in "$1="*) _v=${_a#*=}; _found=0 ;; esac
-	done
-	[ "$_found" = 0 ] && echo "$_v"
-	return $_found
+# rc_setting KEY: the effective setting, rootcrypt.KEY= from the kernel
+# command line else "KEY = value" from the file, as rootcrypt itself reads
+# them (one parser: the file's quotes, the kernel's quoting rules). Empty
+# when not set. RC_CONFIG_ARGS: more options of `rootcrypt config get`
+# (--no-cmdline at initramfs build time; --file/--cmdline in tests).
+# shellcheck disable=SC2086
+rc_setting() { "$RC_BIN" config get ${RC_CONFIG_ARGS:-} "$1" 2>/dev/null; }
+
+# rc_configured: a device to manage is named, or the configuration is
+# invalid (exit 3: then `rootcrypt boot` runs anyway, to say why); else
+# rootcrypt stays out of the boot.
+rc_configured() {
+	# shellcheck disable=SC2086
+	"$RC_BIN" config get ${RC_CONFIG_ARGS:-} device >/dev/null 2>&1
+	case $? in 0 | 3) return 0 ;; *) return 1 ;; esac
 }
-
-# rc_conf KEY: value of "KEY = value" in /etc/rootcrypt.conf.
-rc_conf() {
-	[ -r "$RC_CONF" ] || return 1
-	sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\(.*[^[:space:]]\)[[:space:]]*$/\1/p" "$RC_CONF" | tail -n 1
-}
-
-# rc_setting KEY: rootcrypt.KEY= from the command line, else the file.
-rc_setting() { rc_cmdline "rootcrypt.$1" || rc_conf "$1"; }
-
-# rc_configured: a device to manage is named (else rootcrypt stays out).
-rc_configured() { [ -n "$(rc_setting device)" ]; }
 
 # rc_device_path SPEC: the /dev path a UUID=/PARTUUID=/LABEL=/PARTLABEL= spec names.
 rc_device_path() {
@@ -109,7 +103,7 @@ rc_boot() {
 		return 0
 	fi
 	rc_load_modules
-	rc_wait_device "$_dev" 60 || :   # rootcrypt boot waits and reports too
+	[ -z "$_dev" ] || rc_wait_device "$_dev" 60 || :   # rootcrypt boot waits and reports too
 	if ! rc_wait_net "${RC_NET_TIMEOUT:-60}"; then
 		rc_msg "no network (no default route) after ${RC_NET_TIMEOUT:-60} s; trying anyway"
 	fi
@@ -129,3 +123,18 @@ rc_boot() {
 	echo "$_rc" >"$RC_RUN/boot-exit"
 	return "$_rc"
 }
+
+# --- initramfs build time (both generators' hooks) ---------------------------
+# Kernel modules the boot needs: device-mapper and the cipher.
+RC_MODULES="dm_mod dm_crypt xts aesni_intel aes_generic"
+RC_SYSTEM_CA=/etc/ssl/certs/ca-certificates.crt
+
+# rc_ca_bundle: the CA bundle the initramfs needs: ca_file from the host's
+# configuration, else the system bundle (then the caller also appends
+# "ca_file = $RC_SYSTEM_CA" to the initramfs's copy of the configuration).
+# Prints the path; fails when there is neither.
+rc_ca_bundle() {
+	RC_CONFIG_ARGS=--no-cmdline rc_setting ca_file && return 0
+	[ -f "$RC_SYSTEM_CA" ] && echo "$RC_SYSTEM_CA"
+}
+

@@ -25,28 +25,26 @@ cmdline() {
 }
 
 installkernel() {
-	hostonly='' instmods -c dm_mod dm_crypt
-	hostonly='' instmods xts aesni_intel aes_generic
+	. /usr/lib/rootcrypt/rootcrypt-lib.sh
+	# shellcheck disable=SC2086
+	hostonly='' instmods -c $RC_MODULES
 }
 
-# The CA bundle named by ca_file in the config, else the system bundle (then
-# the initramfs's copy of the config says so).
+# The CA bundle (rootcrypt-lib.sh: rc_ca_bundle, shared with initramfs-tools).
 rootcrypt_ca() {
 	local ca
-	ca=$(sed -n 's/^[[:space:]]*ca_file[[:space:]]*=[[:space:]]*\(.*[^[:space:]]\)[[:space:]]*$/\1/p' \
-		/etc/rootcrypt.conf 2>/dev/null | tail -n 1)
-	if [[ $ca ]]; then
-		inst_simple "$ca" || dfatal "rootcrypt: CA bundle '$ca' (ca_file) missing"
-	elif [[ -f /etc/ssl/certs/ca-certificates.crt ]]; then
-		inst_simple /etc/ssl/certs/ca-certificates.crt
-		echo "ca_file = /etc/ssl/certs/ca-certificates.crt" >>"$initdir/etc/rootcrypt.conf"
-	else
+	. /usr/lib/rootcrypt/rootcrypt-lib.sh
+	if ! ca=$(rc_ca_bundle); then
 		dwarn "rootcrypt: no ca_file in /etc/rootcrypt.conf and no system CA bundle"
+		return 0
 	fi
+	inst_simple "$ca" || dfatal "rootcrypt: CA bundle '$ca' (ca_file) missing"
+	[[ $ca != "$RC_SYSTEM_CA" ]] || RC_CONFIG_ARGS=--no-cmdline rc_setting ca_file >/dev/null ||
+		echo "ca_file = $RC_SYSTEM_CA" >>"$initdir/etc/rootcrypt.conf"
 }
 
 install() {
-	inst_multiple rootcrypt cryptsetup cat sed tr tail sleep modprobe
+	inst_multiple rootcrypt cryptsetup cat sleep modprobe
 	inst_simple /usr/lib/rootcrypt/rootcrypt-lib.sh
 	mkdir -p "$initdir/etc"
 	[[ -f /etc/rootcrypt.conf ]] && inst_simple /etc/rootcrypt.conf

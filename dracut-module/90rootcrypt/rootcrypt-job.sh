@@ -1,18 +1,16 @@
 #!/bin/sh
-# initqueue job: wait for a default route without blocking the queue (the job
-# re-queues itself, for at most 60 s after it was first queued), then run
-# `rootcrypt boot` once. Without network it still runs: a plain disk must get
-# its /dev/mapper/NAME, an encrypted one its recovery prompt.
+# initqueue job: `rootcrypt boot`, once (queued by the online hook, or run
+# by the initqueue's timeout hook with --timeout when no online event came).
 . /lib/dracut-lib.sh
 . /usr/lib/rootcrypt/rootcrypt-lib.sh
 [ -e /run/rootcrypt/started ] && exit 0
-read -r up _ </proc/uptime
-[ -s /run/rootcrypt/queued ] || echo "${up%.*}" >/run/rootcrypt/queued
-read -r since </run/rootcrypt/queued
-if ! rc_net_up && [ $((${up%.*} - since)) -lt 60 ]; then
-	/sbin/initqueue --settled --onetime --unique --name rootcrypt /sbin/rootcrypt-job
-	exit 0
-fi
 : >/run/rootcrypt/started
+if [ "${1:-}" = --timeout ]; then
+	if rc_net_up; then
+		rc_msg "no network-online event from dracut's network module; the route is up: starting"
+	else
+		rc_msg "the network is not up (initqueue timeout); starting without it"
+	fi
+fi
 RC_NET_TIMEOUT=0 rc_boot ||
 	warn "rootcrypt: the root device will not appear; /run/rootcrypt/status.json says why"

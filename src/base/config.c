@@ -104,6 +104,34 @@ int config_set(struct rootcrypt_config *c, const char *key, const char *value)
 	return -ENOENT;
 }
 
+int config_get(const struct rootcrypt_config *c, const char *key, char **ret)
+{
+	*ret = NULL;
+	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
+		const struct config_key *k = &config_keys[i];
+		char num[32];
+		const char *v;
+
+		if (strcmp(k->name, key) != 0)
+			continue;
+		if (k->kind == V_SECONDS) {
+			long ms = *(const long *)((const char *)c + k->offset);
+
+			if (!ms)
+				return 0;
+			snprintf(num, sizeof(num), "%ld", ms / 1000);
+			v = num;
+		} else {
+			v = *(char *const *)((const char *)c + k->offset);
+			if (!v)
+				return 0;
+		}
+		*ret = strdup(v);
+		return *ret ? 0 : -ENOMEM;
+	}
+	return -ENOENT;
+}
+
 static const char *describe(int r)
 {
 	return r == -ENOENT ? "unknown key" : r == -ENOMEM ? "out of memory" : "invalid value";

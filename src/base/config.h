@@ -34,6 +34,11 @@ struct rootcrypt_config {
  * an unknown key, -EINVAL for a bad value; prints nothing. */
 int config_set(struct rootcrypt_config *c, const char *key, const char *value);
 
+/* The value of `key` as the file would spell it (seconds as a whole
+ * number), malloc'ed in *ret; *ret NULL when it is not set. Returns 0,
+ * -ENOENT for an unknown key, -ENOMEM. */
+int config_get(const struct rootcrypt_config *c, const char *key, char **ret);
+
 /* Parses a configuration file's text. Errors are one line naming
  * origin:LINE; returns 0 or -EINVAL (unknown key or bad value: a typo in
  * the file that decides whether a disk is encrypted must not pass). */

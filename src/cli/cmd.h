@@ -12,5 +12,6 @@ int cmd_open(int argc, char **argv);
 int cmd_boot(int argc, char **argv);
 int cmd_enroll(int argc, char **argv);
 int cmd_key(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 int cmd_debug_http(int argc, char **argv);
 int cmd_debug_luks2(int argc, char **argv);

@@ -130,3 +130,24 @@ TEST(config_header_device_needs_an_absolute_header_path)
 	CHECK_EQ_INT(config_validate(&c), -EINVAL); /* detached without a header */
 	config_free(&c);
 }
+
+TEST(config_get_spells_values_like_the_file)
+{
+	struct rootcrypt_config c = { 0 };
+	static const char text[] = "name = \"cr root\"\nretry_timeout = 45\n";
+	char *v = (char *)1;
+
+	CHECK_EQ_INT(config_parse_file_text(&c, text, sizeof(text) - 1, "t"), 0);
+	CHECK_EQ_INT(config_get(&c, "name", &v), 0);
+	CHECK_EQ_STR(v, "cr root");
+	free(v);
+	CHECK_EQ_INT(config_get(&c, "retry_timeout", &v), 0);
+	CHECK_EQ_STR(v, "45");
+	free(v);
+	CHECK_EQ_INT(config_get(&c, "vault", &v), 0);
+	CHECK(v == NULL);
+	CHECK_EQ_INT(config_get(&c, "prompt_timeout", &v), 0);
+	CHECK(v == NULL);
+	CHECK_EQ_INT(config_get(&c, "no_such_key", &v), -ENOENT);
+	config_free(&c);
+}
