@@ -8,8 +8,9 @@
 # has no option for (ca_file, resolve) appended for the fake vault, then
 # update-initramfs in the image. Boot 1 (SeaBIOS -> GRUB i386-pc) must store
 # the key in the fake Key Vault and encrypt; boot 2 (OVMF -> GRUB x86_64-efi)
-# must unlock; each must reach the root on /dev/mapper/root with /boot's files
-# intact. Host side in between: the header file on /boot is LUKS2 with the
+# must unlock and then regenerate the initramfs and grub.cfg as a package
+# update does; boot 3 (the first firmware again) must unlock with those; each
+# must reach the root on /dev/mapper/root with /boot's files intact. Host side in between: the header file on /boot is LUKS2 with the
 # azure-keyvault token, the root partition shows no plain file system.
 # Usage: firmware-encrypt.sh [--out DIR] [--timeout S (900)] [--first bios|uefi]
 # Exit 0 both boots as expected, 1 otherwise (the report says where).
@@ -46,6 +47,7 @@ img_chroot update-initramfs -u -k all >"$out/update-initramfs.log" 2>&1
 cp "\$MNT/etc/rootcrypt.conf" "$out/rootcrypt.conf"
 cp "\$MNT/etc/default/grub" "$out/default-grub"
 cp "\$MNT/boot/grub/grub.cfg" "$out/grub.cfg"
+: >"\$MNT/var/lib/rctest-update-request"
 HOOK
 bash "$QEMU_DIR/mkcloudimg.sh" "$d" --boot-mib 256 --hook "bash $out/enroll-hook.sh"
 # shellcheck disable=SC1090
@@ -114,6 +116,20 @@ if ok 2 && ! grep -qa 'rootcrypt: encrypting' "$out/boot2.log"; then
 	echo "boot 2: unlocked, root on /dev/mapper/root, /boot intact"
 else
 	echo "boot 2: FAIL"; fails=$((fails + 1))
+fi
+# Boot 2 also ran update-initramfs + update-grub on the encrypted system (as
+# a package update does); boot 3, through the first firmware again, must
+# unlock with what they wrote.
+if grep -qa '^RCTEST:update-ok .*root=/dev/mapper/root' "$out/boot2.log"; then
+	echo "boot 2: update-initramfs + update-grub on the encrypted system: root=/dev/mapper/root kept"
+else
+	echo "boot 2: FAIL update-initramfs + update-grub on the encrypted system"; fails=$((fails + 1))
+fi
+bootn 3 "$first" || :
+if ok 3 && ! grep -qa 'rootcrypt: encrypting' "$out/boot3.log"; then
+	echo "boot 3: unlocked with the regenerated initramfs and grub.cfg"
+else
+	echo "boot 3: FAIL"; fails=$((fails + 1))
 fi
 # One secret (named after the fake's vmId), one version, after both boots.
 v=$(python3 -c '
