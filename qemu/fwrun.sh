@@ -67,7 +67,7 @@ t0=$(date +%s%N)
 elapsed() { awk -v n="$(date +%s%N)" -v t="$t0" 'BEGIN { printf "%.3f", (n - t) / 1e9 }'; }
 note() { echo "$(elapsed) $*" >>"$log.runner"; }
 note "started qemu pid $pid firmware $fw"
-[ -z "${RCTEST_STALL_RETRIED:-}" ] || note "second attempt: the first stalled in the kernel before /init ($log.stall1)"
+[ -z "${RCTEST_STALL_RETRIED:-}" ] || note "second attempt: the first stalled or panicked in the kernel before /init ($log.stall1)"
 stall_s=${RCTEST_STALL_S:-$(scaled 60)}
 seen_grub= seen_kernel= seen_root=
 while kill -0 "$pid" 2>/dev/null; do
@@ -97,7 +97,7 @@ PY
 		kill -KILL "$pid"; wait "$pid" 2>/dev/null || :
 		[ -z "${RCTEST_STALL_RETRIED:-}" ] || exit 124
 		rm -rf "$run"; trap - EXIT
-		stall_restart "$0" "$log" "${args[@]}"
+		stall_restart "$0" "$log" stalled "${args[@]}"
 	fi
 	if [ "$(($(date +%s%N) - t0))" -ge $((timeout * 1000000000)) ]; then
 		note "timeout after ${timeout}s"
@@ -109,5 +109,10 @@ done
 rc=0
 wait "$pid" || rc=$?
 note "qemu exited rc=$rc"
+if [ -z "${RCTEST_STALL_RETRIED:-}" ] && kernel_died_early "$log"; then
+	note "kernel panicked before /init"
+	rm -rf "$run"; trap - EXIT
+	stall_restart "$0" "$log" panicked "${args[@]}"
+fi
 [ $rc = 0 ] || sed 's/^/qemu: /' "$run/qemu.err" >&2
 exit $rc

@@ -97,16 +97,21 @@ slow_int() { awk -v f="${RCTEST_SLOW:-1}" 'BEGIN { printf "%d\n", (f == int(f)) 
 # /init (the kernel's own line, or any line of rootcrypt or the test guest),
 # and the console has been silent for SILENT_S seconds.
 kernel_stalled() {
-	grep -qa 'Linux version' "$1" &&
-		! grep -qaE 'Run /init as init process|Freeing unused kernel|rootcrypt|RCTEST' "$1" &&
+	grep -qa 'Linux version' "$1" && ! past_init "$1" &&
 		[ $(($(date +%s) - $(stat -c %Y "$1"))) -ge "$2" ]
 }
-# stall_restart RUNNER LOG ARGS...: keep the stalled attempt's log and start
-# the runner again (once); prints why on stderr so the test output shows it.
+past_init() { grep -qaE 'Run /init as init process|Freeing unused kernel|rootcrypt|RCTEST' "$1"; }
+# kernel_died_early LOG: the kernel panicked before it ran /init (the same
+# emulator class: "IO-APIC + timer doesn't work!" when the vCPU is starved;
+# the test kernels boot with no_timer_check against that one).
+kernel_died_early() { grep -qa 'Kernel panic' "$1" && ! past_init "$1"; }
+# stall_restart RUNNER LOG WHAT ARGS...: keep the failed attempt's log and
+# start the runner again (once); prints why on stderr so the test output
+# shows it.
 stall_restart() {
-	local runner=$1 log=$2; shift 2
+	local runner=$1 log=$2 what=$3; shift 3
 	cp "$log" "$log.stall1"; cp "$log.runner" "$log.stall1.runner"
 	local last; last=$(tr -d '\r' <"$log" | grep -a . | tail -n1)   # (run.sh has its own cut())
-	echo "$(basename "$runner"): the guest kernel stalled before /init (last line: ${last:0:100}); restarting it once, first log in $log.stall1" >&2
+	echo "$(basename "$runner"): the guest kernel $what before /init (last line: ${last:0:100}); restarting it once, first log in $log.stall1" >&2
 	RCTEST_STALL_RETRIED=1 exec bash "$runner" "$@"
 }

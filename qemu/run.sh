@@ -145,7 +145,7 @@ print(json.dumps({"execute": "block_set_io_throttle", "arguments": a}))' "$1"
 }
 t_absent=$EPOCHREALTIME   # the last poll that did not find the --cut-on line
 note "started qemu pid $pid; timeout ${timeout}s (${timeout_idle}s idle x ${RCTEST_SLOW:-1})"
-[ -z "${RCTEST_STALL_RETRIED:-}" ] || note "second attempt: the first stalled in the kernel before /init ($log.stall1)"
+[ -z "${RCTEST_STALL_RETRIED:-}" ] || note "second attempt: the first stalled or panicked in the kernel before /init ($log.stall1)"
 stall_s=${RCTEST_STALL_S:-$(scaled 60)}
 while kill -0 "$pid" 2>/dev/null; do
 	if [ -n "$cut_on" ]; then
@@ -176,7 +176,7 @@ while kill -0 "$pid" 2>/dev/null; do
 		log_done
 		[ -z "${RCTEST_STALL_RETRIED:-}" ] || exit 124
 		rm -rf "$run"; trap - EXIT
-		stall_restart "$0" "$log" "${args[@]}"
+		stall_restart "$0" "$log" stalled "${args[@]}"
 	fi
 	if [ "$(($(date +%s%N) - t0))" -ge $((timeout * 1000000000)) ]; then
 		note "timeout after ${timeout}s"
@@ -190,5 +190,10 @@ rc=0
 wait "$pid" || rc=$?
 log_done
 note "qemu exited rc=$rc"
+if [ -z "${RCTEST_STALL_RETRIED:-}" ] && kernel_died_early "$log"; then
+	note "kernel panicked before /init"
+	rm -rf "$run"; trap - EXIT
+	stall_restart "$0" "$log" panicked "${args[@]}"
+fi
 [ $rc = 0 ] || sed 's/^/qemu: /' "$run/qemu.err" >&2
 exit $rc
