@@ -178,7 +178,7 @@ static int secret_name(struct ks_ctx *x, const char *configured, const char *vm_
 		int r;
 
 		if (!vm_id) {
-			r = imds_get_instance(&x->imds, &id, &name);
+			r = imds_get_instance(&x->imds, false, &id, &name);
 			if (r < 0)
 				return log_error(r, "no secret name configured and no vmId to derive "
 						 "one from");
@@ -218,11 +218,13 @@ static int store(struct ks_ctx *x, const struct kv_config *cfg, const char *volu
 	if (!vault)
 		return log_error(ENOMEM, "out of memory");
 	/* Tags only: without instance metadata the secret is still useful,
-	 * unless its very name needs the vmId. */
-	r = imds_get_instance(&x->imds, &vm_id, &machine);
+	 * unless its very name needs the vmId (then the whole budget). */
+	r = imds_get_instance(&x->imds, cfg->secret != NULL, &vm_id, &machine);
 	if (r < 0) {
-		if (!cfg->secret)
+		if (!cfg->secret) {
+			log_error(r, "no secret name configured and no vmId to derive one from");
 			goto out;
+		}
 		log_warn("storing without vmId/machine name tags");
 		if (gethostname(host, sizeof(host) - 1) == 0)
 			machine = strdup(host);
