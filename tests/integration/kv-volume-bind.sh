@@ -13,7 +13,8 @@
 #     resumes and finishes the conversion (the value was right all along).
 # Then the volume is converted: a normal boot (the real, tagged secret)
 # unlocks; `key fetch --volume` of a volume whose token names a secret
-# stored for another volume is refused.
+# stored for another volume is refused; a store whose tag does not read
+# back fails.
 set -eu
 command -v cryptsetup >/dev/null || { echo "cryptsetup missing"; exit 77; }
 command -v mkfs.ext4 >/dev/null || { echo "mkfs.ext4 missing"; exit 77; }
@@ -147,5 +148,21 @@ fi
 grep -q "belongs to volume $other, not to volume $uuid" "$t/err" || { fail "fetch: line"; cat "$t/err"; }
 [ ! -e "$t/got" ] || fail "fetch: key file left behind"
 [ "$(sha256sum <"$t/vol.img")" = "$sum" ] || fail "fetch: the volume changed"
+
+# Write-ahead: a store for a volume whose tag does not read back (a vault
+# or proxy that drops tags) is not "stored": the next fetch would refuse it.
+printf 'known-passphrase' >"$t/known"
+b64=$(printf 'known-passphrase' | base64)
+fake_ctl POST /_fake/faults "{\"service\":\"vault\",\"method\":\"GET\",\"path\":\"^/secrets/\",
+	\"status\":200,\"content_type\":\"application/json\",
+	\"body\":\"{\\\"id\\\":\\\"https://$vault_host/secrets/vol3/0123\\\",\\\"value\\\":\\\"$b64\\\",\\\"contentType\\\":\\\"BEK\\\"}\"}" >/dev/null
+# shellcheck disable=SC2086
+if "$ROOTCRYPT" key store --key-file "$t/known" $common --secret vol3 --volume-uuid "$uuid" \
+	>/dev/null 2>"$t/err"; then
+	fail "store counted although its VolumeUUID tag did not read back"
+fi
+grep -q "reads back with VolumeUUID tag \"(none)\", not the stored \"$uuid\"" "$t/err" ||
+	{ fail "store: line"; cat "$t/err"; }
+fake_ctl DELETE /_fake/faults >/dev/null
 
 [ "$fails" = 0 ] || exit 1
