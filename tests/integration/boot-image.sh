@@ -20,21 +20,8 @@ echo hello >"$t/tree/etc/motd"
 mkfs.ext4 -q -d "$t/tree" "$t/root.img" 48M
 orig=$(sha256sum <"$t/root.img")
 
-cat >"$t/cryptsetup" <<'SH'
-#!/bin/sh
-# open --type luks2 --key-file=- [--header H] TARGET NAME
-eval "name=\${$#}"
-n=$(($# - 1)); i=0; args=
-for a in "$@"; do
-	i=$((i + 1)); [ $i -le $n ] || break
-	[ "$a" = open ] && continue
-	args="$args '$a'"
-done
-eval "cryptsetup open --test-passphrase $args" || exit 2
-: >"$ROOTCRYPT_MAPPER_DIR/$name"
-SH
-chmod +x "$t/cryptsetup"
-export ROOTCRYPT_CRYPTSETUP="$t/cryptsetup" ROOTCRYPT_MAPPER_DIR="$t/mapper"
+. "$(dirname "$0")/cryptsetup-stand-in.inc"
+cryptsetup_stand_in "$t"
 
 cat >"$t/rootcrypt.conf" <<CONF
 device = $t/root.img

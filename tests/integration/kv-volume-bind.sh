@@ -28,21 +28,8 @@ fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 mkdir -p "$t/tree" "$t/mapper" "$t/run"
 head -c 2000000 /dev/urandom >"$t/tree/blob"
 mkfs.ext4 -q -d "$t/tree" "$t/root.img" 48M >/dev/null
-# No device-mapper here: "cryptsetup open" checks the passphrase and marks.
-cat >"$t/cryptsetup" <<'SH'
-#!/bin/sh
-eval "name=\${$#}"
-n=$(($# - 1)); i=0; args=
-for a in "$@"; do
-	i=$((i + 1)); [ $i -le $n ] || break
-	[ "$a" = open ] && continue
-	args="$args '$a'"
-done
-eval "cryptsetup open --test-passphrase $args" || exit 2
-: >"$ROOTCRYPT_MAPPER_DIR/$name"
-SH
-chmod +x "$t/cryptsetup"
-export ROOTCRYPT_CRYPTSETUP="$t/cryptsetup" ROOTCRYPT_MAPPER_DIR="$t/mapper"
+. "$(dirname "$0")/cryptsetup-stand-in.inc"
+cryptsetup_stand_in "$t"
 cat >"$t/rootcrypt.conf" <<CONF
 device = $t/root.img
 vault = $vault_url
