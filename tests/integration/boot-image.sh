@@ -23,17 +23,7 @@ orig=$(sha256sum <"$t/root.img")
 . "$(dirname "$0")/cryptsetup-stand-in.inc"
 cryptsetup_stand_in "$t"
 
-cat >"$t/rootcrypt.conf" <<CONF
-device = $t/root.img
-vault = $vault_url
-secret = boot-image-test
-name = testroot
-layout = shift
-imds = $imds_url
-ca_file = $t/fake/ca.pem
-resolve = $resolve
-retry_timeout = 3
-CONF
+fake_boot_conf "$t/root.img" boot-image-test "name = testroot" >"$t/rootcrypt.conf"
 echo "quiet rootcrypt.name=testroot" >"$t/cmdline"
 boot() { "$ROOTCRYPT" boot --config "$t/rootcrypt.conf" --cmdline "$t/cmdline" \
 	--status-dir "$t/run" --device-timeout 1 --prompt-tries 0 "$@"; }

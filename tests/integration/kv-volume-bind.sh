@@ -30,17 +30,7 @@ head -c 2000000 /dev/urandom >"$t/tree/blob"
 mkfs.ext4 -q -d "$t/tree" "$t/root.img" 48M >/dev/null
 . "$(dirname "$0")/cryptsetup-stand-in.inc"
 cryptsetup_stand_in "$t"
-cat >"$t/rootcrypt.conf" <<CONF
-device = $t/root.img
-vault = $vault_url
-secret = bind-test
-name = testroot
-layout = shift
-imds = $imds_url
-ca_file = $t/fake/ca.pem
-resolve = $resolve
-retry_timeout = 3
-CONF
+fake_boot_conf "$t/root.img" bind-test "name = testroot" >"$t/rootcrypt.conf"
 : >"$t/cmdline"
 boot() { "$ROOTCRYPT" boot --config "$t/rootcrypt.conf" --cmdline "$t/cmdline" \
 	--status-dir "$t/run" --device-timeout 1 --prompt-tries 0; }
