@@ -269,10 +269,35 @@ fuzz-disk:
 	done
 .PHONY: fuzz-disk
 
+# libFuzzer targets for headers found on a disk beyond parsing: the
+# conversion token as the engine reads and rewrites it (engine_hdr) and
+# keyslot open with a small KDF (luks2_keyslot). Inputs are JSON + keyslot
+# area (tests/fuzz/fuzz_hdr_image.h); seeds from headers the product wrote
+# (tests/fuzz/make-seeds.sh), checked by tests/unit/test_fuzz_seeds.c.
+FUZZ_HDR := engine_hdr luks2_keyslot
+FUZZ_HDR_SRCS := $(wildcard src/luks2/luks2_*.c) src/engine/engine_hdr.c src/disk/blkdev.c \
+	src/crypto/crypto_hash_mbedtls.c src/crypto/crypto_mbedtls.c src/crypto/crypto_xts_mbedtls.c \
+	src/base/base64.c src/base/log.c src/base/secmem.c
+fuzz-hdr:
+	@mkdir -p $(FUZZ_OUT)
+	@set -e; for f in $(FUZZ_HDR); do \
+		clang -D_GNU_SOURCE -Isrc/engine -Isrc/disk -Isrc/luks2 -Isrc/crypto -Isrc/base \
+			-std=c11 $(WARN) -g -O1 -pthread \
+			-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+			-o $(FUZZ_OUT)/fuzz_$$f tests/fuzz/fuzz_$$f.c $(FUZZ_HDR_SRCS) -lmbedcrypto -ljson-c; \
+		mkdir -p $(FUZZ_OUT)/corpus-$$f; \
+		$(FUZZ_OUT)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=300000 \
+			-artifact_prefix=$(FUZZ_OUT)/crash-$$f- $(FUZZ_OUT)/corpus-$$f \
+			tests/fuzz/seeds/$$f >$(FUZZ_OUT)/fuzz_$$f.log 2>&1 || \
+			{ tail -n 40 $(FUZZ_OUT)/fuzz_$$f.log; exit 1; }; \
+		echo "fuzz_$$f: $$(grep -o 'Done [0-9]* runs' $(FUZZ_OUT)/fuzz_$$f.log) in $(FUZZ_SECONDS) s, no finding"; \
+	done
+.PHONY: fuzz-hdr
+
 # Every fuzz target for FUZZ_SECONDS each (60 unless given): runs and
 # findings per target; a finding stops with its log and artefact.
 fuzz:
-	$(MAKE) --no-print-directory fuzz-keysvc fuzz-luks2 fuzz-disk FUZZ_SECONDS=$(or $(filter-out 20,$(FUZZ_SECONDS)),60)
+	$(MAKE) --no-print-directory fuzz-keysvc fuzz-luks2 fuzz-disk fuzz-hdr FUZZ_SECONDS=$(or $(filter-out 20,$(FUZZ_SECONDS)),60)
 .PHONY: fuzz
 
 # Conversion throughput vs dd and cryptsetup reencrypt (not a test; see

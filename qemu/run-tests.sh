@@ -287,20 +287,21 @@ PY2
 	echo "6 x 429 (Retry-After 1) absorbed; encrypt+boot $(secs "$W/storm-$f.log")s"
 }
 
-fake_secret() { # fake_secret URL: the value the fake holds for .../secrets/NAME/VERSION
-	TMO=$(scaled 10) python3 - "$W/fake/ports.json" "$1" <<'PY'
+fake_secret() { # fake_secret URL [TAG]: the value (or tag TAG) the fake holds for .../secrets/NAME/VERSION
+	TMO=$(scaled 10) python3 - "$W/fake/ports.json" "$1" "${2:-}" <<'PY'
 import json, os, sys, urllib.request
 TMO = float(os.environ["TMO"])
 port = json.load(open(sys.argv[1]))["imds"]
 name, version = sys.argv[2].rstrip("/").split("/")[-2:]
 op = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 st = json.load(op.open("http://127.0.0.1:%d/_fake/state?values" % port, timeout=TMO))
-print(next(v["value"] for v in st["secrets"][name]["versions"] if v["version"] == version))
+v = next(v for v in st["secrets"][name]["versions"] if v["version"] == version)
+print(v["tags"][sys.argv[3]] if sys.argv[3] else v["value"])
 PY
 }
 
 t_recovery() { # encrypted root, vault down: bounded retry, then the serial
-	local f=$1 d=$W/rec-$1.img id sum rc=0   # prompt; then a wrong secret refused
+	local f=$1 d=$W/rec-$1.img id vu sum rc=0  # prompt; then a wrong secret refused
 	bash "$QEMU_DIR/mkdisk.sh" "$d" --free-mib 32 --data-mib 4 || return 1
 	runs 0 rc_boot_vm "rec1-$f" "$f" "$d" || return 1
 	expect "$W/rec1-$f.log" 'status.*"Encrypted"' || return 1
@@ -317,11 +318,13 @@ t_recovery() { # encrypted root, vault down: bounded retry, then the serial
 	grep -aq 'Enter the recovery secret' "$W/rec2-$f.log" || { echo "no prompt in rec2-$f.log"; return 1; }
 	booted_ok "$W/rec2-$f.log" && expect "$W/rec2-$f.log" 'status.*"Encrypted"' || return 1
 	# a wrong secret (valid base64, wrong passphrase) served under the token's
-	# version: refused, nothing written
+	# version with this volume's VolumeUUID tag (so only the keyslot can tell
+	# it is wrong): refused, nothing written
 	sum=$(sha256sum <"$d")
+	vu=$(fake_secret "$id" VolumeUUID) || { echo "rec3-$f: no VolumeUUID tag"; return 1; }
 	fake_ctl POST /_fake/faults "{\"service\":\"vault\",\"method\":\"GET\",\"path\":\"^/secrets/\",
 		\"status\":200,\"count\":100000,\"content_type\":\"application/json\",
-		\"body\":\"{\\\"id\\\":\\\"$id\\\",\\\"value\\\":\\\"$(printf not-the-secret | base64)\\\",\\\"attributes\\\":{\\\"enabled\\\":true}}\"}" || return 1
+		\"body\":\"{\\\"id\\\":\\\"$id\\\",\\\"value\\\":\\\"$(printf not-the-secret | base64)\\\",\\\"tags\\\":{\\\"VolumeUUID\\\":\\\"$vu\\\"},\\\"attributes\\\":{\\\"enabled\\\":true}}\"}" || return 1
 	# the VM ends on the hook's own failure line (a console marker): no
 	# guest-side timer has to outlast a slow boot. rootdelay/rd.timeout (the
 	# root wait after it) are only the backstop if that line never comes.

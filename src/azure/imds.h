@@ -1,8 +1,13 @@
 /* Azure Instance Metadata Service: managed-identity access tokens and the
  * VM's identity (vmId, name). Plain HTTP to 169.254.169.254, never through
  * a proxy (IMDS rejects proxied requests), header "Metadata: true".
- * Retries 404, 410, 429, 5xx and transport errors with backoff + jitter
- * within the retry budget; other 4xx are final with IMDS's own message. */
+ * Retries follow Azure's guidance per endpoint and status (imds_retry_rule):
+ * the token endpoint retries 404 (identity not yet assigned, IMDS
+ * updating), 410 (IMDS updating: for at least 70 s), 429 and 5xx (at least
+ * 1 s apart); the instance metadata endpoint answers 404 only for an
+ * element that does not exist, so there it is final. Transport errors and
+ * timeouts are retried everywhere; other 4xx are final with IMDS's own
+ * message. All within the retry budget, with backoff + jitter. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,8 +43,15 @@ struct imds_client {
 int imds_get_token(struct imds_client *c, const char *resource, bool refresh,
 		   const char **ret_token);
 
-/* vmId and name from /metadata/instance/compute (malloc'ed). */
-int imds_get_instance(struct imds_client *c, char **ret_vm_id, char **ret_name);
+/* An optional instance metadata call (tags only) gets this much of the
+ * budget and at most this many attempts: it must not hold up the store. */
+#define IMDS_OPTIONAL_BUDGET_MS 5000L
+#define IMDS_OPTIONAL_ATTEMPTS 3u
+
+/* vmId and name from /metadata/instance/compute (malloc'ed). optional: the
+ * caller goes on without them (IMDS_OPTIONAL_* limits, the failure is
+ * still printed); else the client's whole retry budget. */
+int imds_get_instance(struct imds_client *c, bool optional, char **ret_vm_id, char **ret_name);
 
 /* Wipes the cached token. */
 void imds_client_done(struct imds_client *c);
@@ -65,8 +77,20 @@ int imds_token_url(const struct imds_client *c, const char *resource, char **ret
 /* Instance compute metadata URL. */
 int imds_instance_url(const struct imds_client *c, char **ret);
 
-/* 404 (identity not ready), 410 (IMDS updating), 429, 5xx: retry. */
-bool imds_status_retryable(long status);
+enum imds_endpoint {
+	IMDS_EP_TOKEN,      /* /metadata/identity/oauth2/token */
+	IMDS_EP_INSTANCE,   /* /metadata/instance/compute */
+};
+
+/* What to do with an HTTP status from an IMDS endpoint. */
+struct imds_retry_rule {
+	bool retry;
+	long min_delay_ms;   /* wait at least this long before the next attempt */
+	long min_budget_ms;  /* keep trying at least this long from the first */
+};
+
+/* Pure: Azure's retry guidance as a table (imds.c follows it). */
+struct imds_retry_rule imds_retry_rule(enum imds_endpoint ep, long status);
 
 /* Percent-encodes everything but RFC 3986 unreserved characters. */
 char *imds_url_encode(const char *s);

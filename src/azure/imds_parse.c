@@ -80,10 +80,30 @@ int imds_token_url(const struct imds_client *c, const char *resource, char **ret
 	return 0;
 }
 
-bool imds_status_retryable(long status)
+struct imds_retry_rule imds_retry_rule(enum imds_endpoint ep, long status)
 {
-	return status == 404 || status == 410 || status == 429 || status == 408 ||
-	       (status >= 500 && status <= 599);
+	struct imds_retry_rule r = { 0 };
+
+	/* "How to use managed identities ... to acquire an access token",
+	 * error handling and retry guidance; "Azure Instance Metadata Service",
+	 * errors and debugging. */
+	if (status >= 500 && status <= 599) {
+		/* token: "safe to retry after waiting for at least 1 second";
+		 * instance: "retry after some time". */
+		r.retry = true;
+		r.min_delay_ms = 1000;
+	} else if (status == 410) {
+		/* IMDS is updating and "will be available within 70 seconds". */
+		r.retry = true;
+		r.min_budget_ms = 70000;
+	} else if (status == 429 || status == 408) {
+		r.retry = true;
+	} else if (status == 404) {
+		/* token: identity not yet assigned / IMDS updating, retry with
+		 * backoff; instance: "the requested element doesn't exist". */
+		r.retry = ep == IMDS_EP_TOKEN;
+	}
+	return r;
 }
 
 int imds_parse_token(const char *body, size_t len, time_t now, char **ret_token_secmem,

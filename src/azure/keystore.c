@@ -35,6 +35,7 @@ void keystore_config_from(struct kv_config *cfg, const struct rootcrypt_config *
 	cfg->resolve = c->resolve;
 	cfg->retry_timeout_ms = c->retry_timeout_ms;
 	cfg->token_vault_any = c->token_vault && strcmp(c->token_vault, "any") == 0;
+	cfg->untagged_ok = c->untagged_secret && strcmp(c->untagged_secret, "accept") == 0;
 }
 
 /* a and b name the same URL: scheme and host case-insensitive, a trailing
@@ -178,7 +179,7 @@ static int secret_name(struct ks_ctx *x, const char *configured, const char *vm_
 		int r;
 
 		if (!vm_id) {
-			r = imds_get_instance(&x->imds, &id, &name);
+			r = imds_get_instance(&x->imds, false, &id, &name);
 			if (r < 0)
 				return log_error(r, "no secret name configured and no vmId to derive "
 						 "one from");
@@ -218,11 +219,13 @@ static int store(struct ks_ctx *x, const struct kv_config *cfg, const char *volu
 	if (!vault)
 		return log_error(ENOMEM, "out of memory");
 	/* Tags only: without instance metadata the secret is still useful,
-	 * unless its very name needs the vmId. */
-	r = imds_get_instance(&x->imds, &vm_id, &machine);
+	 * unless its very name needs the vmId (then the whole budget). */
+	r = imds_get_instance(&x->imds, cfg->secret != NULL, &vm_id, &machine);
 	if (r < 0) {
-		if (!cfg->secret)
+		if (!cfg->secret) {
+			log_error(r, "no secret name configured and no vmId to derive one from");
 			goto out;
+		}
 		log_warn("storing without vmId/machine name tags");
 		if (gethostname(host, sizeof(host) - 1) == 0)
 			machine = strdup(host);
@@ -271,6 +274,14 @@ static int store(struct ks_ctx *x, const struct kv_config *cfg, const char *volu
 	    strcmp(back.content_type, kid ? KEYSTORE_CT_WRAPPED : KEYSTORE_CT_PLAIN) != 0) {
 		r = log_error(EIO, "secret '%s' version %s reads back different from what was "
 			      "stored", name, version);
+		goto out;
+	}
+	/* The next fetch for this volume insists on the tag: without it the
+	 * key would be stored but refused at the next boot. */
+	if (volume_uuid && (!back.volume_uuid || strcasecmp(back.volume_uuid, volume_uuid) != 0)) {
+		r = log_error(EIO, "secret '%s' version %s reads back with %s tag \"%s\", not the "
+			      "stored \"%s\"", name, version, KV_TAG_VOLUME_UUID,
+			      back.volume_uuid ? back.volume_uuid : "(none)", volume_uuid);
 		goto out;
 	}
 	if (kid) {
@@ -421,12 +432,40 @@ int keystore_recovery_passphrase(const char *typed, size_t len, char **ret_secme
 	return 0;
 }
 
+int keystore_check_binding(const struct kv_config *cfg, const struct kv_secret *s,
+			   const char *vault_host, const char *name, const char *version,
+			   const char *volume_uuid)
+{
+	/* The vault (or whatever answered for it) must have returned the
+	 * secret the token names, not another name or version. */
+	if (!kv_secret_id_is(s->id, vault_host, name, version))
+		return log_error(EPERM, "Key Vault returned secret \"%s\" for %s/%s%s%s: not the "
+				 "secret the key reference names; refusing it", s->id ? s->id : "",
+				 vault_host, name, version ? "/" : "", version ? version : "");
+	if (!volume_uuid)
+		return 0;
+	if (!s->volume_uuid) {
+		if (cfg->untagged_ok)
+			return 0;
+		return log_error(EPERM, "secret '%s' version %s has no %s tag, so it is not bound to "
+				 "volume %s: refusing it (tag it %s=%s in Key Vault, or set "
+				 "untagged_secret = accept)", name, s->version, KV_TAG_VOLUME_UUID,
+				 volume_uuid, KV_TAG_VOLUME_UUID, volume_uuid);
+	}
+	if (strcasecmp(s->volume_uuid, volume_uuid) != 0)
+		return log_error(EPERM, "secret '%s' version %s belongs to volume %s, not to volume "
+				 "%s being unlocked: refusing it", name, s->version, s->volume_uuid,
+				 volume_uuid);
+	return 0;
+}
+
 static int fetch(struct ks_ctx *x, const struct kv_config *cfg, const struct kv_ref *ref,
-		 char **ret, size_t *ret_len, struct kv_secret *ret_secret)
+		 const char *volume_uuid, char **ret, size_t *ret_len, struct kv_secret *ret_secret)
 {
 	const char *vault = ref->vault_url ? ref->vault_url : cfg->vault;
 	const char *kek, *alg;
 	struct kv_secret s = { 0 };
+	struct kv_url vu = { 0 };
 	char *name = NULL, *out = NULL;
 	unsigned char *plain = NULL;
 	bool wrapped;
@@ -442,6 +481,14 @@ static int fetch(struct ks_ctx *x, const struct kv_config *cfg, const struct kv_
 	if (r < 0)
 		return r;
 	r = kv_secret_get(&x->kv, vault, name, ref->secret_version, &s);
+	if (r < 0)
+		goto out;
+	r = kv_url_parse(vault, &vu);
+	if (r < 0) {
+		r = log_error(-r, "'%s' is not a Key Vault URL", vault);
+		goto out;
+	}
+	r = keystore_check_binding(cfg, &s, vu.host, name, ref->secret_version, volume_uuid);
 	if (r < 0)
 		goto out;
 	kek = ref->kek_id ? ref->kek_id : s.kek_url;
@@ -506,24 +553,25 @@ out:
 	secmem_free(out);
 	secmem_free(plain);
 	kv_secret_free(&s);
+	kv_url_free(&vu);
 	free(name);
 	return r;
 }
 
-int keystore_fetch(const struct kv_config *cfg, const struct kv_ref *ref,
+int keystore_fetch(const struct kv_config *cfg, const struct kv_ref *ref, const char *volume_uuid,
 		   char **ret_passphrase_secmem, size_t *ret_len)
 {
 	struct ks_ctx x;
 	int r;
 
 	ctx_init(&x, cfg);
-	r = fetch(&x, cfg, ref, ret_passphrase_secmem, ret_len, NULL);
+	r = fetch(&x, cfg, ref, volume_uuid, ret_passphrase_secmem, ret_len, NULL);
 	ctx_done(&x);
 	return r;
 }
 
-int keystore_rewrap(const struct kv_config *cfg, const struct kv_ref *ref, const char *new_kek,
-		    const char *new_alg, struct kv_ref *ret_ref)
+int keystore_rewrap(const struct kv_config *cfg, const struct kv_ref *ref, const char *volume_uuid,
+		    const char *new_kek, const char *new_alg, struct kv_ref *ret_ref)
 {
 	struct kv_secret old = { 0 };
 	struct kv_config c2 = *cfg;
@@ -535,7 +583,7 @@ int keystore_rewrap(const struct kv_config *cfg, const struct kv_ref *ref, const
 	if (!new_kek)
 		return log_error(EINVAL, "rewrap needs the new key (--kek KEY-URL)");
 	ctx_init(&x, cfg);
-	r = fetch(&x, cfg, ref, &pass, &len, &old);
+	r = fetch(&x, cfg, ref, volume_uuid, &pass, &len, &old);
 	if (r < 0)
 		goto out;
 	/* Same vault and secret name, new wrapping; tags carried over. */
@@ -550,7 +598,9 @@ int keystore_rewrap(const struct kv_config *cfg, const struct kv_ref *ref, const
 	c2.secret = name;
 	c2.kek = new_kek;
 	c2.kek_alg = new_alg;
-	r = store(&x, &c2, old.volume_uuid, pass, len, ret_ref);
+	/* The volume's UUID when known: rewrapping also tags what an older
+	 * rootcrypt stored untagged. */
+	r = store(&x, &c2, volume_uuid ? volume_uuid : old.volume_uuid, pass, len, ret_ref);
 out:
 	secmem_free(pass);
 	kv_secret_free(&old);

@@ -15,7 +15,10 @@
  * "BEK"), or base64url of wrapkey's output (contentType "Wrapped BEK"),
  * Azure Disk Encryption's conventions. Tags: MachineName, VmId, VolumeUUID,
  * DiskEncryptionKeyEncryptionKeyURL, DiskEncryptionKeyEncryptionAlgorithm,
- * CreatedBy=rootcrypt. Passphrases live in secmem only; the caller frees
+ * CreatedBy=rootcrypt. The VolumeUUID tag binds the secret to the LUKS2
+ * volume it unlocks: a fetch for a volume refuses a secret tagged for
+ * another one (and, unless untagged_secret = accept, an untagged one), and
+ * a store for a volume counts only when the tag reads back. Passphrases live in secmem only; the caller frees
  * them with secmem_free(). Every failure prints one line and returns a
  * negative errno. */
 #pragma once
@@ -44,6 +47,7 @@ struct kv_config {
 	long retry_base_ms;       /* first backoff; 0 = 500 ms */
 	long request_timeout_ms;  /* one HTTP request; 0 = 10 s IMDS / 30 s vault */
 	bool token_vault_any;     /* a volume's token may name another vault / KEK */
+	bool untagged_ok;         /* a secret without VolumeUUID tag may unlock a volume */
 };
 
 /* Where a passphrase lives: the fields the LUKS2 azure-keyvault token
@@ -76,9 +80,22 @@ int keystore_store(const struct kv_config *cfg, const char *volume_uuid,
 
 /* Passphrase for ref (secmem, *ret_len bytes, NUL-terminated too). A ref
  * without secret_version reads the latest; without kek_id it follows the
- * secret's contentType and KEK tags. */
-int keystore_fetch(const struct kv_config *cfg, const struct kv_ref *ref,
+ * secret's contentType and KEK tags. The vault's reply must name the secret
+ * ref names (keystore_check_binding); volume_uuid: the LUKS2 volume being
+ * unlocked, whose UUID the secret's VolumeUUID tag must carry, or NULL for
+ * a fetch by name that unlocks nothing (`rootcrypt key fetch --secret`). */
+int keystore_fetch(const struct kv_config *cfg, const struct kv_ref *ref, const char *volume_uuid,
 		   char **ret_passphrase_secmem, size_t *ret_len);
+
+/* The checks keystore_fetch makes on the SecretBundle s the vault returned
+ * for secret `name` (version or NULL = latest) in the vault at vault_host:
+ * its id names that secret, and, with volume_uuid, its VolumeUUID tag is
+ * that UUID (case-insensitive); untagged passes only with
+ * cfg->untagged_ok. 0, or -EPERM with one line naming both. */
+struct kv_secret;
+int keystore_check_binding(const struct kv_config *cfg, const struct kv_secret *s,
+			   const char *vault_host, const char *name, const char *version,
+			   const char *volume_uuid);
 
 /* What a person types at the recovery prompt -> the passphrase: the
  * secret's value as Key Vault shows it (base64 of the passphrase, content
@@ -89,10 +106,11 @@ int keystore_recovery_passphrase(const char *typed, size_t len, char **ret_secme
 
 /* Re-stores ref's passphrase wrapped with new_kek (NULL alg = default) as a
  * new version of the same secret (store + read-back as above); *ret_ref
- * names it. The old version stays in the vault until the caller has
- * switched the volume's token over. */
-int keystore_rewrap(const struct kv_config *cfg, const struct kv_ref *ref, const char *new_kek,
-		    const char *new_alg, struct kv_ref *ret_ref);
+ * names it. volume_uuid as for keystore_fetch; the new version carries it
+ * as its VolumeUUID tag (else the old version's tag). The old version stays
+ * in the vault until the caller has switched the volume's token over. */
+int keystore_rewrap(const struct kv_config *cfg, const struct kv_ref *ref, const char *volume_uuid,
+		    const char *new_kek, const char *new_alg, struct kv_ref *ret_ref);
 
 void kv_ref_free(struct kv_ref *ref);
 

@@ -110,6 +110,12 @@ int kv_parse_secret_bundle(const char *body, size_t len, struct kv_secret *ret);
 /* {"kid","value"} of wrapkey/unwrapkey; value copied to secmem. */
 int kv_parse_key_result(const char *body, size_t len, char **ret_kid, char **ret_value_secmem);
 
+/* A SecretBundle's id names the secret that was asked for: https://HOST
+ * [:PORT]/secrets/NAME/VERSION with HOST the vault's host and NAME (and
+ * VERSION, when one was asked for; NULL = latest, any version) equal,
+ * case-insensitively as Key Vault compares them. */
+bool kv_secret_id_is(const char *id, const char *host, const char *name, const char *version);
+
 /* Key Vault object names: ^[0-9a-zA-Z-]{1,127}$ */
 bool kv_name_valid(const char *name);
 /* A secret or key version as Key Vault makes them (letters and digits, at

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "json_util.h"
 #include "secmem.h"
@@ -361,6 +362,20 @@ out:
 	json_wipe_string(o, "value");
 	json_object_put(o);
 	return r;
+}
+
+bool kv_secret_id_is(const char *id, const char *host, const char *name, const char *version)
+{
+	struct kv_url u = { 0 };
+	bool same;
+
+	if (!id || kv_url_parse(id, &u) < 0)
+		return false;
+	same = u.collection && strcmp(u.collection, "secrets") == 0 && u.version &&
+	       strcasecmp(u.host, host) == 0 && strcasecmp(u.name, name) == 0 &&
+	       (!version || strcasecmp(u.version, version) == 0);
+	kv_url_free(&u);
+	return same;
 }
 
 int kv_parse_key_result(const char *body, size_t len, char **ret_kid, char **ret_value_secmem)

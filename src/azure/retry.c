@@ -65,11 +65,13 @@ static void sleep_ms(long ms)
 		;
 }
 
-int retry_wait(struct retry *r, long hint_ms)
+int retry_wait_at_least(struct retry *r, long hint_ms, long min_ms)
 {
 	uint32_t rnd = 0;
 	long d;
 
+	if (r->p.max_retries && r->attempt >= r->p.max_retries)
+		return -ETIMEDOUT;
 	if (hint_ms > 0) {
 		d = hint_ms;
 	} else {
@@ -78,6 +80,8 @@ int retry_wait(struct retry *r, long hint_ms)
 			rnd = (uint32_t)retry_now_ms();
 		d = retry_backoff_ms(&r->p, r->attempt, rnd);
 	}
+	if (d < min_ms)
+		d = min_ms;
 	if (d >= retry_remaining_ms(r))
 		return -ETIMEDOUT;
 	log_debug("retry %u in %ld ms (%ld ms of the budget left)", r->attempt + 1, d,
@@ -85,6 +89,19 @@ int retry_wait(struct retry *r, long hint_ms)
 	sleep_ms(d);
 	r->attempt++;
 	return 0;
+}
+
+int retry_wait(struct retry *r, long hint_ms)
+{
+	return retry_wait_at_least(r, hint_ms, 0);
+}
+
+void retry_extend(struct retry *r, long min_budget_ms)
+{
+	if (r->p.budget_ms < min_budget_ms) {
+		log_debug("retry budget extended from %ld to %ld ms", r->p.budget_ms, min_budget_ms);
+		r->p.budget_ms = min_budget_ms;
+	}
 }
 
 static int month_index(const char *m)

@@ -9,6 +9,7 @@ struct retry_policy {
 	long budget_ms;     /* total time from the first attempt; 0 = 90 s */
 	long base_ms;       /* first backoff; 0 = 500 ms */
 	long max_delay_ms;  /* cap for one backoff; 0 = 10 s */
+	unsigned max_retries; /* 0 = as many as the budget allows */
 };
 
 struct retry {
@@ -26,6 +27,13 @@ long retry_remaining_ms(const struct retry *r);
  * Retry-After, when > 0) and returns 0; returns -ETIMEDOUT without
  * sleeping when that wait would end past the budget. */
 int retry_wait(struct retry *r, long hint_ms);
+/* The same, waiting at least min_ms (a status Azure says to retry "after
+ * at least N seconds"); also -ETIMEDOUT once max_retries are done. */
+int retry_wait_at_least(struct retry *r, long hint_ms, long min_ms);
+
+/* Keeps the budget at least min_budget_ms from the first attempt (a
+ * status whose guidance is "available again within N seconds"). */
+void retry_extend(struct retry *r, long min_budget_ms);
 
 /* Pure: the backoff before retry number `attempt` (0-based) given 32
  * random bits: half of min(base * 2^attempt, max) plus a random part of

@@ -25,6 +25,9 @@ struct rootcrypt_config {
 	char *resolve;     /* HOST:PORT:ADDR for the vault (tests) */
 	char *token_vault; /* pinned (default): a volume's token must name `vault`
 			    * (and `kek`); any: the token decides */
+	char *untagged_secret; /* refuse (default): a secret without the VolumeUUID
+				* tag (as an older rootcrypt stored them) does not
+				* unlock a volume; accept: it does */
 	long retry_timeout_ms; /* retry_timeout= in seconds; 0 = default */
 	long prompt_timeout_ms; /* prompt_timeout=: recovery prompt wait; 0 = forever */
 	long device_timeout_ms; /* device_timeout=: wait for the root device; 0 = 120 s */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "blkdev.h"
@@ -30,7 +31,8 @@ static int target_window(const struct engine_opts *o, uint64_t *off, uint64_t *l
 	return r;
 }
 
-int boot_azure_token(const struct engine_opts *o, struct luks2_azure_token *ret)
+int boot_azure_token(const struct engine_opts *o, struct luks2_azure_token *ret, char *uuid,
+		     size_t uuid_size)
 {
 	struct engine_status st;
 	struct luks2_hdr *h = NULL;
@@ -64,6 +66,7 @@ int boot_azure_token(const struct engine_opts *o, struct luks2_azure_token *ret)
 	if (r < 0)
 		return log_error(r, "cannot read the LUKS2 header of \"%s\"", path);
 	r = luks2_token_azure_get(h, ret);
+	snprintf(uuid, uuid_size, "%s", luks2_hdr_uuid(h));
 	luks2_hdr_free(h);
 	if (r == -ENOENT)
 		return log_error(ENOENT, "\"%s\" has no azure-keyvault token", path);

@@ -6,4 +6,6 @@
 #include "engine.h"
 #include "luks2.h"
 
-int boot_azure_token(const struct engine_opts *o, struct luks2_azure_token *ret);
+/* ...and that header's UUID into uuid (uuid_size >= 37). */
+int boot_azure_token(const struct engine_opts *o, struct luks2_azure_token *ret, char *uuid,
+		     size_t uuid_size);

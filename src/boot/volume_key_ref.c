@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,7 +15,7 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-int volume_read_ref(const char *hdr_path, struct kv_ref *ret)
+int volume_read_ref(const char *hdr_path, struct kv_ref *ret, char *uuid, size_t uuid_size)
 {
 	struct luks2_azure_token t = { 0 };
 	struct luks2_hdr *h = NULL;
@@ -30,6 +31,7 @@ int volume_read_ref(const char *hdr_path, struct kv_ref *ret)
 	if (r < 0)
 		return r;
 	r = luks2_token_azure_get(h, &t);
+	snprintf(uuid, uuid_size, "%s", luks2_hdr_uuid(h));
 	luks2_hdr_free(h);
 	if (r == -ENOENT)
 		return log_error(ENOENT, "\"%s\" has no azure-keyvault token: use --key-file",
@@ -56,9 +58,10 @@ int volume_fetch_passphrase(const struct rootcrypt_config *cfg, const char *hdr_
 {
 	struct kv_config kv;
 	struct kv_ref ref;
+	char uuid[40];
 	int r;
 
-	r = volume_read_ref(hdr_path, &ref);
+	r = volume_read_ref(hdr_path, &ref, uuid, sizeof(uuid));
 	if (r < 0)
 		return r;
 	keystore_config_from(&kv, cfg);
@@ -69,7 +72,7 @@ int volume_fetch_passphrase(const struct rootcrypt_config *cfg, const char *hdr_
 		return r;
 	}
 	kv.vault = ref.vault_url;
-	r = keystore_fetch(&kv, &ref, ret_secmem, ret_len);
+	r = keystore_fetch(&kv, &ref, uuid, ret_secmem, ret_len);
 	kv_ref_free(&ref);
 	return r;
 }

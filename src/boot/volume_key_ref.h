@@ -7,10 +7,12 @@
 #include "keystore.h"
 
 /* Reads the token from the LUKS2 header at hdr_path (device or detached
- * header file) into *ret (kv_ref_free()). -ENOENT when there is none. */
-int volume_read_ref(const char *hdr_path, struct kv_ref *ret);
+ * header file) into *ret (kv_ref_free()), and the header's UUID into uuid
+ * (uuid_size >= 37). -ENOENT when there is none. */
+int volume_read_ref(const char *hdr_path, struct kv_ref *ret, char *uuid, size_t uuid_size);
 
 /* volume_read_ref + keystore_fetch with cfg's identity, CA and retry
- * settings. Passphrase in secmem. */
+ * settings; the secret must be tagged with the header's UUID. Passphrase
+ * in secmem. */
 int volume_fetch_passphrase(const struct rootcrypt_config *cfg, const char *hdr_path,
 			    char **ret_secmem, size_t *ret_len);

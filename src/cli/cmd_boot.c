@@ -134,7 +134,7 @@ static int first_boot(struct boot *b)
 	struct luks2_azure_token tok = { 0 };
 	struct engine_status es;
 	struct kv_ref ref = { 0 };
-	char why[512];
+	char why[512], uuid[40];
 	char *pass = NULL;
 	int r;
 
@@ -152,8 +152,13 @@ static int first_boot(struct boot *b)
 		}
 	}
 	report(b, BOOTSTATUS_NOT_ENCRYPTED, NULL);
-	log_info("storing a new key for \"%s\" in %s", b->part, b->kv.vault);
-	r = keystore_store_new(&b->kv, NULL, &pass, &ref);
+	/* The volume's UUID is chosen now so that the key is stored tagged
+	 * with it (VolumeUUID) and every later fetch can check the tag. */
+	r = luks2_uuid_random(uuid, sizeof(uuid));
+	if (r < 0)
+		return log_error_errno(r, "cannot make a volume UUID");
+	log_info("storing a new key for \"%s\" (volume %s) in %s", b->part, uuid, b->kv.vault);
+	r = keystore_store_new(&b->kv, uuid, &pass, &ref);
 	if (r < 0) {
 		/* -ETIMEDOUT is the retry budget running out; the line before
 		 * this one names the last failure. */
@@ -169,7 +174,9 @@ static int first_boot(struct boot *b)
 	tok.kek_alg = ref.kek_alg;
 	log_info("key stored as %s/secrets/%s/%s; encrypting \"%s\"", ref.vault_url,
 		 ref.secret_name, ref.secret_version, b->part);
+	b->eo.uuid = uuid;
 	r = run_engine(b, pass, strlen(pass), &tok);
+	b->eo.uuid = NULL;
 	if (r < 0) {
 		/* Refused before touching the disk (e.g. no room for the header):
 		 * the plain root is intact and still the right thing to boot. */
@@ -199,6 +206,7 @@ static int get_passphrase(struct boot *b, bool from_console, char **pass, size_t
 	struct luks2_azure_token tok = { 0 };
 	struct kv_ref ref = { 0 };
 	struct kv_config kv = b->kv;
+	char uuid[40];
 	int r;
 
 	if (from_console) {
@@ -215,7 +223,7 @@ static int get_passphrase(struct boot *b, bool from_console, char **pass, size_t
 		secmem_free(typed);
 		return r;
 	}
-	r = boot_azure_token(&b->eo, &tok);
+	r = boot_azure_token(&b->eo, &tok, uuid, sizeof(uuid));
 	if (r < 0)
 		return r;
 	ref.vault_url = tok.vault_url;
@@ -230,7 +238,8 @@ static int get_passphrase(struct boot *b, bool from_console, char **pass, size_t
 		return r;
 	}
 	kv.vault = tok.vault_url; /* the same vault, as the token spells it */
-	r = keystore_fetch(&kv, &ref, pass, len);
+	/* the secret must be this volume's: its VolumeUUID tag (issue 16.2) */
+	r = keystore_fetch(&kv, &ref, uuid, pass, len);
 	luks2_azure_token_clear(&tok);
 	return r;
 }

@@ -381,13 +381,15 @@ int cmd_key(int argc, char **argv)
 			r = fd;
 			goto out;
 		}
-		r = keystore_fetch(&cfg, &ref, &pass, &len);
+		/* --volume: the secret must be this volume's (VolumeUUID tag) */
+		r = keystore_fetch(&cfg, &ref, hdr ? luks2_hdr_uuid(hdr) : NULL, &pass, &len);
 		if (r == 0)
 			r = write_all(fd, key_file, pass, len);
 	} else {
 		/* For rewrap --kek names the new key; the old one comes from the
 		 * reference or the secret's tags. */
-		r = keystore_rewrap(&cfg, &ref, conf.kek, conf.kek_alg, &out);
+		r = keystore_rewrap(&cfg, &ref, hdr ? luks2_hdr_uuid(hdr) : NULL, conf.kek,
+				    conf.kek_alg, &out);
 		if (r == 0 && hdr) {
 			/* Point the volume at the new version; the keyslots stay. */
 			struct luks2_azure_token nt = { .keyslots = tok.keyslots };

@@ -652,7 +652,7 @@ static int shift_start(struct engine *e)
 				     .data_off = e->H, .plain_len = D, .tail_size = e->T,
 				     .volume_key = e->vk, .passphrase = e->o->passphrase,
 				     .passphrase_len = e->o->passphrase_len,
-				     .azure = e->o->azure };
+				     .azure = e->o->azure, .uuid = e->o->uuid };
 	r = engine_hdr_new(&e->tail, &n);
 	if (r < 0)
 		return r;
@@ -941,7 +941,7 @@ static int detached_start(struct engine *e)
 				     .data_off = 0, .plain_len = D, .group = e->G,
 				     .volume_key = e->vk, .passphrase = e->o->passphrase,
 				     .passphrase_len = e->o->passphrase_len,
-				     .azure = e->o->azure };
+				     .azure = e->o->azure, .uuid = e->o->uuid };
 	r = engine_hdr_new(&e->head, &n);
 	if (r < 0)
 		return r;

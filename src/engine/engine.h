@@ -34,6 +34,9 @@ struct engine_opts {
 	/* Key Vault reference to store in the header (rootcrypt boot), or NULL;
 	 * its keyslots mask is filled in by the engine. */
 	const struct luks2_azure_token *azure;
+	/* UUID of the new LUKS2 header (rootcrypt boot: the one the key was
+	 * tagged with before anything was written), or NULL = random. */
+	const char *uuid;
 	uint32_t sector_size;		/* encryption sector; 0 = 4096 when possible, else 512 */
 	bool json;			/* progress as JSON objects */
 	FILE *progress;			/* NULL = stderr */

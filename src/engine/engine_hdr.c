@@ -136,6 +136,7 @@ int engine_hdr_new(struct engine_hdr **ret, const struct engine_hdr_new *n)
 		.sector_size = n->sector_size,
 		.segment_offset = n->data_off,
 		.segment_size = LUKS2_SEGMENT_DYNAMIC,
+		.uuid = n->uuid,
 	};
 	struct engine_hdr *eh = calloc(1, sizeof(*eh));
 	int r, slot;

@@ -47,6 +47,7 @@ struct engine_hdr_new {
 	const char *passphrase;
 	size_t passphrase_len;
 	const struct luks2_azure_token *azure;	/* optional key reference, or NULL */
+	const char *uuid;			/* NULL = random */
 };
 
 int engine_hdr_new(struct engine_hdr **ret, const struct engine_hdr_new *n);

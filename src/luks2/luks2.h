@@ -70,6 +70,10 @@ struct luks2_params {
 int luks2_hdr_new(struct luks2_hdr **ret, const struct luks2_params *p, const void *volume_key,
 		  size_t key_len);
 void luks2_hdr_free(struct luks2_hdr *h);
+/* A random (v4) UUID as text into out (at least 37 bytes), as
+ * luks2_hdr_new() makes one: for a caller that must know a volume's UUID
+ * before its header exists (the key's VolumeUUID tag). */
+int luks2_uuid_random(char *out, size_t n);
 
 /* --- Keyslots ------------------------------------------------------------ */
 

@@ -38,6 +38,19 @@ static int uuid_random(char out[LUKS2_UUID_LEN])
 	return 0;
 }
 
+int luks2_uuid_random(char *out, size_t n)
+{
+	char u[LUKS2_UUID_LEN];
+	int r;
+
+	if (n < 37)
+		return -EINVAL;
+	r = uuid_random(u);
+	if (r == 0)
+		snprintf(out, n, "%s", u);
+	return r;
+}
+
 static struct json_object *segment_new(const struct luks2_params *p, uint32_t sector)
 {
 	struct json_object *s = json_object_new_object();

@@ -61,3 +61,13 @@ j = json.load(open(sys.argv[1])); log = json.load(open(sys.argv[2]))
 print(eval(sys.argv[3]))
 PY
 }
+
+# fake_boot_conf DEVICE SECRET [LINE...]: a rootcrypt.conf for `rootcrypt
+# boot` against this fake (shift layout, 3 s retry budget) on stdout, the
+# extra lines after it.
+fake_boot_conf() {
+	printf '%s\n' "device = $1" "vault = $vault_url" "secret = $2" "layout = shift" \
+		"imds = $imds_url" "ca_file = $t/fake/ca.pem" "resolve = $resolve" "retry_timeout = 3"
+	shift 2
+	for l in "$@"; do printf '%s\n' "$l"; done
+}

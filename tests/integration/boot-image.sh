@@ -20,33 +20,10 @@ echo hello >"$t/tree/etc/motd"
 mkfs.ext4 -q -d "$t/tree" "$t/root.img" 48M
 orig=$(sha256sum <"$t/root.img")
 
-cat >"$t/cryptsetup" <<'SH'
-#!/bin/sh
-# open --type luks2 --key-file=- [--header H] TARGET NAME
-eval "name=\${$#}"
-n=$(($# - 1)); i=0; args=
-for a in "$@"; do
-	i=$((i + 1)); [ $i -le $n ] || break
-	[ "$a" = open ] && continue
-	args="$args '$a'"
-done
-eval "cryptsetup open --test-passphrase $args" || exit 2
-: >"$ROOTCRYPT_MAPPER_DIR/$name"
-SH
-chmod +x "$t/cryptsetup"
-export ROOTCRYPT_CRYPTSETUP="$t/cryptsetup" ROOTCRYPT_MAPPER_DIR="$t/mapper"
+. "$(dirname "$0")/cryptsetup-stand-in.inc"
+cryptsetup_stand_in "$t"
 
-cat >"$t/rootcrypt.conf" <<CONF
-device = $t/root.img
-vault = $vault_url
-secret = boot-image-test
-name = testroot
-layout = shift
-imds = $imds_url
-ca_file = $t/fake/ca.pem
-resolve = $resolve
-retry_timeout = 3
-CONF
+fake_boot_conf "$t/root.img" boot-image-test "name = testroot" >"$t/rootcrypt.conf"
 echo "quiet rootcrypt.name=testroot" >"$t/cmdline"
 boot() { "$ROOTCRYPT" boot --config "$t/rootcrypt.conf" --cmdline "$t/cmdline" \
 	--status-dir "$t/run" --device-timeout 1 --prompt-tries 0 "$@"; }

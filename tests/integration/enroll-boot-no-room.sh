@@ -21,16 +21,7 @@ mkfs.ext4 -q -F "$t/root.img"
 loop=$(losetup -f --show "$t/root.img")
 orig=$(sha256sum <"$t/root.img")
 
-cat >"$t/rootcrypt.conf" <<CONF
-device = $loop
-vault = $vault_url
-secret = no-room-test
-layout = shift
-imds = $imds_url
-ca_file = $t/fake/ca.pem
-resolve = $resolve
-retry_timeout = 3
-CONF
+fake_boot_conf "$loop" no-room-test >"$t/rootcrypt.conf"
 : >"$t/cmdline"
 state() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
 	"$t/run/status.json" "$1"; }

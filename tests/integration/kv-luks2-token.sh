@@ -14,11 +14,14 @@ fake_start
 common="--no-config --imds $imds_url --ca-file $t/fake/ca.pem --resolve $resolve
 	--vault $vault_url --retry-timeout 5"
 
+# The secret is tagged with the UUID the volume then gets (fetch --volume
+# checks the VolumeUUID tag).
+uuid=5d1c8e0a-3f6b-4a2e-9c7d-0e1f2a3b4c5d
 "$ROOTCRYPT" key store --new --key-file "$t/pass" $common --secret vol1 \
-	--kek "$vault_url/keys/kek" >"$t/ref" 2>"$t/err" || { cat "$t/err"; exit 1; }
+	--kek "$vault_url/keys/kek" --volume-uuid $uuid >"$t/ref" 2>"$t/err" || { cat "$t/err"; exit 1; }
 truncate -s 20M "$t/img"
 cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
-	--key-file "$t/pass" "$t/img" >/dev/null 2>&1 || { echo "luksFormat failed"; exit 1; }
+	--uuid $uuid --key-file "$t/pass" "$t/img" >/dev/null 2>&1 || { echo "luksFormat failed"; exit 1; }
 python3 - "$t/ref" >"$t/token.json" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))
@@ -58,6 +61,7 @@ PY
 cmp -s "$t/got" "$t/got3" || { echo "rewrapped passphrase differs"; exit 1; }
 cryptsetup open --test-passphrase --key-file "$t/got3" "$t/img"
 [ "$(fake_json "len(j['secrets']['vol1']['versions'])")" = 2 ]
+[ "$(fake_json "j['secrets']['vol1']['versions'][1]['tags']['VolumeUUID']")" = $uuid ]
 # A volume without the token: one clear line.
 truncate -s 20M "$t/img2"
 cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \

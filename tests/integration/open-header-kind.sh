@@ -15,21 +15,9 @@ trap 'rm -rf "$d"' EXIT
 printf 'the-volume-key-file' > "$d/key"
 mkdir -p "$d/mapper"
 
-cat >"$d/cryptsetup" <<'SH'
-#!/bin/sh
-echo "$*" >>"$CALLS"
-eval "name=\${$#}"
-n=$(($# - 1)); i=0; args=
-for a in "$@"; do
-	i=$((i + 1)); [ $i -le $n ] || break
-	[ "$a" = open ] && continue
-	args="$args '$a'"
-done
-eval "cryptsetup open --test-passphrase $args" || exit 2
-: >"$ROOTCRYPT_MAPPER_DIR/$name"
-SH
-chmod +x "$d/cryptsetup"
-export ROOTCRYPT_CRYPTSETUP="$d/cryptsetup" ROOTCRYPT_MAPPER_DIR="$d/mapper" CALLS="$d/calls"
+. "$(dirname "$0")/cryptsetup-stand-in.inc"
+cryptsetup_stand_in "$d"
+export CALLS="$d/calls"
 
 # swap_cipher IMG WHICH: rewrites "aes-xts-plain64" in the segment (WHICH =
 # segment) or the keyslot area (WHICH = area) as "cipher_null-ecb" (same

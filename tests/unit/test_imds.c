@@ -122,15 +122,58 @@ TEST(imds_instance_metadata)
 	CHECK_EQ_INT(imds_parse_instance(c, strlen(c), &id, &name), -EBADMSG);
 }
 
-TEST(imds_retryable_statuses)
+TEST(imds_retry_rules_follow_azure_guidance_per_endpoint)
 {
-	const long yes[] = { 404, 410, 429, 500, 502, 503, 504, 408 };
-	const long no[] = { 200, 400, 401, 403, 405 };
+	const long both[] = { 410, 429, 408, 500, 502, 503, 504 };
+	const long never[] = { 200, 400, 401, 403, 405 };
+	struct imds_retry_rule r;
 
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		CHECK(imds_status_retryable(yes[i]));
-	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		CHECK(!imds_status_retryable(no[i]));
+	for (size_t i = 0; i < sizeof(both) / sizeof(both[0]); i++) {
+		CHECK(imds_retry_rule(IMDS_EP_TOKEN, both[i]).retry);
+		CHECK(imds_retry_rule(IMDS_EP_INSTANCE, both[i]).retry);
+	}
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+		CHECK(!imds_retry_rule(IMDS_EP_TOKEN, never[i]).retry);
+		CHECK(!imds_retry_rule(IMDS_EP_INSTANCE, never[i]).retry);
+	}
+	/* 404: the identity endpoint is updating or the identity is not yet
+	 * assigned (retry); instance metadata: no such element (final). */
+	CHECK(imds_retry_rule(IMDS_EP_TOKEN, 404).retry);
+	CHECK(!imds_retry_rule(IMDS_EP_INSTANCE, 404).retry);
+	/* 5xx: at least 1 s apart; 410: keep trying for 70 s. */
+	r = imds_retry_rule(IMDS_EP_TOKEN, 503);
+	CHECK_EQ_INT(r.min_delay_ms, 1000);
+	r = imds_retry_rule(IMDS_EP_TOKEN, 410);
+	CHECK_EQ_INT(r.min_budget_ms, 70000);
+	CHECK_EQ_INT(r.min_delay_ms, 0);
+	CHECK_EQ_INT(imds_retry_rule(IMDS_EP_TOKEN, 429).min_delay_ms, 0);
+}
+
+TEST(retry_max_retries_min_delay_and_extend)
+{
+	struct retry_policy p = { .budget_ms = 2000, .base_ms = 1, .max_delay_ms = 2,
+				  .max_retries = 2 };
+	struct retry r;
+	int64_t t0;
+
+	retry_init(&r, &p);
+	CHECK_EQ_INT(retry_wait(&r, 0), 0);
+	CHECK_EQ_INT(retry_wait(&r, 0), 0);
+	/* the third retry is refused at once, budget or not */
+	CHECK_EQ_INT(retry_wait(&r, 0), -ETIMEDOUT);
+	CHECK_EQ_INT(r.attempt, 2);
+
+	p.max_retries = 0;
+	retry_init(&r, &p);
+	t0 = retry_now_ms();
+	CHECK_EQ_INT(retry_wait_at_least(&r, 0, 50), 0);
+	CHECK(retry_now_ms() - t0 >= 50);
+	/* a minimum beyond the budget ends it without sleeping */
+	CHECK_EQ_INT(retry_wait_at_least(&r, 0, 5000), -ETIMEDOUT);
+	retry_extend(&r, 70000);
+	CHECK(retry_remaining_ms(&r) > 60000);
+	retry_extend(&r, 1000);   /* never shrinks */
+	CHECK(retry_remaining_ms(&r) > 60000);
 }
 
 TEST(imds_retry_backoff_grows_with_jitter_and_cap)
