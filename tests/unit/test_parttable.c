@@ -336,22 +336,25 @@ static long grow_cut_matrix(const uint8_t *img, uint64_t size, int *failures)
 	return cases;
 }
 
-TEST(parttable_gpt_grow_cut_matrix)
+/* Runs one cut matrix over the image sfdisk makes from script, healthy and
+ * with each kind of damage; the number of cases, failures in *failures. */
+static long cut_matrices(const char *script, long (*matrix)(const uint8_t *, uint64_t, int *),
+			 int *failures)
 {
 	static const int what[] = { -1, DAMAGE_PRIMARY_HEADER, DAMAGE_PRIMARY_ENTRIES,
 				    DAMAGE_BACKUP_HEADER };
 	char path[64];
 	uint8_t *img;
 	uint64_t size;
-	int failures = 0, saved, null;
+	int saved, null;
 	long cases = 0;
 
-	if (system("command -v sfdisk >/dev/null 2>&1") != 0)
-		SKIP("no sfdisk");
-	CHECK(make_image(path, "gpt", "start=2048, size=16384\nstart=67584, size=8192\n") == 0);
+	if (make_image(path, "gpt", script) < 0)
+		return -1;
 	img = read_image(path, &size);
 	unlink(path);
-	CHECK(img);
+	if (!img)
+		return -1;
 	/* the failed writes' error lines are expected */
 	saved = dup(2);
 	null = open("/dev/null", O_WRONLY);
@@ -362,13 +365,25 @@ TEST(parttable_gpt_grow_cut_matrix)
 		memcpy(copy, img, size);
 		if (what[i] >= 0)
 			damage(copy, size, (enum gpt_damage)what[i]);
-		cases += grow_cut_matrix(copy, size, &failures);
+		cases += matrix(copy, size, failures);
 		free(copy);
 	}
 	dup2(saved, 2);
 	close(saved);
 	close(null);
 	free(img);
+	return cases;
+}
+
+TEST(parttable_gpt_grow_cut_matrix)
+{
+	int failures = 0;
+	long cases;
+
+	if (system("command -v sfdisk >/dev/null 2>&1") != 0)
+		SKIP("no sfdisk");
+	cases = cut_matrices("start=2048, size=16384\nstart=67584, size=8192\n", grow_cut_matrix,
+			     &failures);
 	fprintf(stderr, "parttable cut matrix: %ld cases, %d failed\n", cases, failures);
 	CHECK(cases >= 4 * 6 * 4);
 	CHECK_EQ_INT(failures, 0);
@@ -534,36 +549,12 @@ static long split_cut_matrix(const uint8_t *img, uint64_t size, int *failures)
 
 TEST(parttable_gpt_split_cut_matrix)
 {
-	static const int what[] = { -1, DAMAGE_PRIMARY_HEADER, DAMAGE_PRIMARY_ENTRIES,
-				    DAMAGE_BACKUP_HEADER };
-	char path[64];
-	uint8_t *img;
-	uint64_t size;
-	int failures = 0, saved, null;
-	long cases = 0;
+	int failures = 0;
+	long cases;
 
 	if (system("command -v sfdisk >/dev/null 2>&1") != 0)
 		SKIP("no sfdisk");
-	CHECK(make_image(path, "gpt", "start=2048, size=128991\n") == 0);
-	img = read_image(path, &size);
-	unlink(path);
-	CHECK(img);
-	saved = dup(2);
-	null = open("/dev/null", O_WRONLY);
-	dup2(null, 2);
-	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
-		uint8_t *copy = malloc(size);
-
-		memcpy(copy, img, size);
-		if (what[i] >= 0)
-			damage(copy, size, (enum gpt_damage)what[i]);
-		cases += split_cut_matrix(copy, size, &failures);
-		free(copy);
-	}
-	dup2(saved, 2);
-	close(saved);
-	close(null);
-	free(img);
+	cases = cut_matrices("start=2048, size=128991\n", split_cut_matrix, &failures);
 	fprintf(stderr, "parttable split cut matrix: %ld cases, %d failed\n", cases, failures);
 	CHECK(cases >= 4 * 4 * 4);
 	CHECK_EQ_INT(failures, 0);
