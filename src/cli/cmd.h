@@ -15,3 +15,4 @@ int cmd_key(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_debug_http(int argc, char **argv);
 int cmd_debug_luks2(int argc, char **argv);
+int cmd_debug_ext4tail(int argc, char **argv);

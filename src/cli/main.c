@@ -32,6 +32,7 @@ static const struct subcommand subcommands[] = {
 	{ "config", cmd_config, "config get KEY        (the effective setting, for scripts)", false },
 	{ "debug-http", cmd_debug_http, "debug-http URL [--ca-file F] [--resolve H:P:A] [--method M]", true },
 	{ "debug-luks2", cmd_debug_luks2, "debug-luks2 ACTION FILE [...]   (LUKS2 header tests)", true },
+	{ "debug-ext4tail", cmd_debug_ext4tail, "debug-ext4tail DEVICE [END...]   (shrink rule tests)", true },
 };
 
 static void usage(FILE *f)

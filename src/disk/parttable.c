@@ -270,14 +270,12 @@ int parttable_find(struct blkdev *d, unsigned number, struct parttable_part *ret
 	return 0;
 }
 
-/* Rewrites one GPT copy with the new last LBA of the partition: entries
- * first, then the header whose CRC covers them. */
-static int gpt_write_copy(struct blkdev *d, struct gpt *g, unsigned number, uint64_t new_last)
+/* Writes one GPT copy as it is in memory: entries first, then the header
+ * whose CRCs cover them. */
+static int gpt_commit_copy(struct blkdev *d, struct gpt *g)
 {
-	uint8_t *e = g->ents + (size_t)(number - 1) * g->entsz;
 	int r;
 
-	put64(e + 40, new_last);
 	put32(g->hdr + 88, parttable_crc32(g->ents, (size_t)g->nents * g->entsz));
 	put32(g->hdr + 16, 0);
 	put32(g->hdr + 16, parttable_crc32(g->hdr, get32(g->hdr + 12)));
@@ -288,7 +286,7 @@ static int gpt_write_copy(struct blkdev *d, struct gpt *g, unsigned number, uint
 }
 
 /* Makes g a copy of the valid table src placed at my_lba (entries at
- * ents_lba, the other copy at alt_lba); CRCs are set by gpt_write_copy. */
+ * ents_lba, the other copy at alt_lba); CRCs are set by gpt_commit_copy. */
 static int gpt_rebuild(const struct gpt *src, uint64_t my_lba, uint64_t alt_lba,
 		       uint64_t ents_lba, struct gpt *g)
 {
@@ -366,6 +364,27 @@ static int gpt_load_pair(struct blkdev *d, uint32_t ss, struct gpt *prim, struct
 	return 0;
 }
 
+/* Writes both copies as they are in memory. The copy readers use now (the
+ * primary when valid, as every reader prefers it) is written last. A cut
+ * before it lands leaves it old and valid; a cut inside it leaves it
+ * CRC-invalid and the other copy new and valid (flushed). Either way one
+ * copy is valid, old or new. Writing the backup first when the primary was
+ * invalid could tear the only valid copy. */
+static int gpt_write_pair(struct blkdev *d, struct gpt *prim, struct gpt *back,
+			  bool primary_trusted)
+{
+	struct gpt *first = primary_trusted ? back : prim, *last = primary_trusted ? prim : back;
+	int r = gpt_commit_copy(d, first);
+
+	if (r == 0)
+		r = blkdev_flush(d);
+	if (r == 0)
+		r = gpt_commit_copy(d, last);
+	if (r == 0)
+		r = blkdev_flush(d);
+	return r;
+}
+
 int parttable_grow(struct blkdev *d, const struct parttable_part *p, uint64_t new_size)
 {
 	int r;
@@ -376,29 +395,16 @@ int parttable_grow(struct blkdev *d, const struct parttable_part *p, uint64_t ne
 		return log_error(ENOSPC, "partition %u of '%s' cannot grow to %llu bytes", p->number,
 				 d->name, (unsigned long long)new_size);
 	if (p->kind == PARTTABLE_GPT) {
-		struct gpt prim = { 0 }, back = { 0 }, *first, *last;
 		uint64_t new_last = (p->start + new_size) / p->sector_size - 1;
+		struct gpt prim = { 0 }, back = { 0 };
 		bool primary_trusted = true;
 
 		r = gpt_load_pair(d, p->sector_size, &prim, &back, &primary_trusted);
 		if (r < 0)
 			return r;
-		/* The copy readers use now (the primary when valid, as every
-		 * reader prefers it) is written last. A cut before it lands
-		 * leaves it old and valid; a cut inside it leaves it CRC-invalid
-		 * and the other copy new and valid (flushed). Either way one
-		 * copy is valid, with the old or the new size. Writing the
-		 * backup first when the primary was invalid could tear the
-		 * only valid copy. */
-		first = primary_trusted ? &back : &prim;
-		last = primary_trusted ? &prim : &back;
-		r = gpt_write_copy(d, first, p->number, new_last);
-		if (r == 0)
-			r = blkdev_flush(d);
-		if (r == 0)
-			r = gpt_write_copy(d, last, p->number, new_last);
-		if (r == 0)
-			r = blkdev_flush(d);
+		put64(prim.ents + (size_t)(p->number - 1) * prim.entsz + 40, new_last);
+		put64(back.ents + (size_t)(p->number - 1) * back.entsz + 40, new_last);
+		r = gpt_write_pair(d, &prim, &back, primary_trusted);
 		gpt_free(&prim);
 		gpt_free(&back);
 		return r;
@@ -416,5 +422,103 @@ int parttable_grow(struct blkdev *d, const struct parttable_part *p, uint64_t ne
 	if (r == 0)
 		r = blkdev_flush(d);
 	free(mbr);
+	return r;
+}
+
+static bool gpt_overlap(uint64_t a1, uint64_t a2, uint64_t b1, uint64_t b2)
+{
+	return a1 <= b2 && b1 <= a2;
+}
+
+/* The 128-byte entry e describes: type, unique GUID, LBAs, no attributes,
+ * the name in UTF-16LE (ASCII only). */
+static void gpt_fill_entry(uint8_t *out, size_t entsz, const struct parttable_new_entry *e)
+{
+	memset(out, 0, entsz);
+	memcpy(out, e->type_guid, 16);
+	memcpy(out + 16, e->part_guid, 16);
+	put64(out + 32, e->first_lba);
+	put64(out + 40, e->last_lba);
+	for (size_t i = 0; e->name[i] && i < 36; i++)
+		out[56 + 2 * i] = (uint8_t)e->name[i];
+}
+
+int parttable_gpt_split_entries(uint8_t *ents, uint32_t nents, uint32_t entsz,
+				uint64_t first_usable, uint64_t last_usable, unsigned p1,
+				uint64_t p1_last, const struct parttable_new_entry *e)
+{
+	uint8_t want[4096];
+	uint8_t *e1, *slot;
+
+	if (entsz < 128 || entsz > sizeof(want) || p1 < 1 || p1 > nents || e->number < 1 ||
+	    e->number > nents || e->number == p1 || strlen(e->name) > 36 ||
+	    guid_zero(e->type_guid) || guid_zero(e->part_guid))
+		return -EINVAL;
+	for (size_t i = 0; e->name[i]; i++)
+		if ((unsigned char)e->name[i] < 0x20 || (unsigned char)e->name[i] > 0x7e)
+			return -EINVAL;
+	e1 = ents + (size_t)(p1 - 1) * entsz;
+	slot = ents + (size_t)(e->number - 1) * entsz;
+	if (guid_zero(e1) || p1_last < get64(e1 + 32) || p1_last > get64(e1 + 40))
+		return -EINVAL;
+	if (e->first_lba > e->last_lba || e->first_lba < first_usable || e->last_lba > last_usable ||
+	    e->first_lba <= p1_last)
+		return -EINVAL;
+	gpt_fill_entry(want, entsz, e);
+	/* a repeated run finds its own entry already there */
+	if (!guid_zero(slot) && memcmp(slot, want, entsz) != 0)
+		return -EEXIST;
+	for (uint32_t i = 0; i < nents; i++) {
+		const uint8_t *o = ents + (size_t)i * entsz;
+
+		if (i == p1 - 1 || i == e->number - 1 || guid_zero(o))
+			continue;
+		if (gpt_overlap(get64(o + 32), get64(o + 40), e->first_lba, e->last_lba))
+			return -EINVAL;
+	}
+	put64(e1 + 40, p1_last);
+	memcpy(slot, want, entsz);
+	return 0;
+}
+
+int parttable_split(struct blkdev *d, unsigned p1, uint64_t p1_last,
+		    const struct parttable_new_entry *e)
+{
+	struct gpt prim = { 0 }, back = { 0 };
+	struct parttable_part p;
+	bool primary_trusted = true;
+	int r;
+
+	r = parttable_find(d, p1, &p);
+	if (r < 0)
+		return r;
+	if (p.kind != PARTTABLE_GPT)
+		return log_error(EOPNOTSUPP, "'%s' has an MBR partition table: no boot partition "
+				 "can be added", d->name);
+	r = gpt_load_pair(d, p.sector_size, &prim, &back, &primary_trusted);
+	if (r < 0)
+		return r;
+	if (prim.nents != back.nents || prim.entsz != back.entsz ||
+	    memcmp(prim.ents, back.ents, (size_t)prim.nents * prim.entsz) != 0)
+		log_info("'%s': the two GPT copies list different partitions; the one in use "
+			 "is written to both", d->name);
+	r = parttable_gpt_split_entries(primary_trusted ? prim.ents : back.ents, prim.nents,
+					prim.entsz, get64(prim.hdr + 40), prim.last_usable, p1,
+					p1_last, e);
+	if (r < 0) {
+		log_error(-r, "'%s': cannot lower partition %u to LBA %llu and add partition %u at "
+			  "LBA %llu-%llu%s", d->name, p1, (unsigned long long)p1_last, e->number,
+			  (unsigned long long)e->first_lba, (unsigned long long)e->last_lba,
+			  r == -EEXIST ? " (that entry is in use)" : "");
+		goto out;
+	}
+	if (primary_trusted)
+		memcpy(back.ents, prim.ents, (size_t)prim.nents * prim.entsz);
+	else
+		memcpy(prim.ents, back.ents, (size_t)prim.nents * prim.entsz);
+	r = gpt_write_pair(d, &prim, &back, primary_trusted);
+out:
+	gpt_free(&prim);
+	gpt_free(&back);
 	return r;
 }

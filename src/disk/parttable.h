@@ -28,3 +28,27 @@ int parttable_find(struct blkdev *d, unsigned number, struct parttable_part *ret
  * A GPT copy found invalid is rebuilt from the other one, so both are valid
  * afterwards; it is then written first (the valid one is never torn). */
 int parttable_grow(struct blkdev *d, const struct parttable_part *p, uint64_t new_size);
+
+/* A GPT entry to add. GUIDs as stored on disk (the first three fields
+ * little-endian); name ASCII, at most 36 characters. */
+struct parttable_new_entry {
+	unsigned number;		/* 1-based slot, empty before */
+	uint8_t type_guid[16], part_guid[16];
+	uint64_t first_lba, last_lba;
+	const char *name;
+};
+
+/* Pure, on one GPT entries array: partition p1 ends at p1_last (not after
+ * its current end) and entry e is added behind it. 0 when done, also when
+ * e is there already (a repeated run); -EEXIST when e's slot holds another
+ * partition; -EINVAL when the result would overlap another partition or
+ * leave [first_usable, last_usable]. */
+int parttable_gpt_split_entries(uint8_t *ents, uint32_t nents, uint32_t entsz,
+				uint64_t first_usable, uint64_t last_usable, unsigned p1,
+				uint64_t p1_last, const struct parttable_new_entry *e);
+/* The same on disk d, both GPT copies, in parttable_grow's order (backup
+ * entries + header, flush, primary, flush; an invalid copy rebuilt and
+ * written first): after a cut at any point the table read is the old one
+ * or the new one. One error line on failure. */
+int parttable_split(struct blkdev *d, unsigned p1, uint64_t p1_last,
+		    const struct parttable_new_entry *e);
