@@ -34,6 +34,7 @@ eval "cryptsetup open --test-passphrase $args" || exit 2
 : >"$ROOTCRYPT_MAPPER_DIR/$name"
 SH
 chmod +x "$t/cryptsetup"
+# test hooks: only the test build ($ROOTCRYPT_TEST) reads these two
 export ROOTCRYPT_CRYPTSETUP="$t/cryptsetup" ROOTCRYPT_MAPPER_DIR="$t/mapper"
 
 cat >"$t/rootcrypt.conf" <<CONF
@@ -48,7 +49,7 @@ resolve = $resolve
 retry_timeout = 3
 CONF
 echo "quiet rootcrypt.name=testroot" >"$t/cmdline"
-boot() { "$ROOTCRYPT" boot --config "$t/rootcrypt.conf" --cmdline "$t/cmdline" \
+boot() { "$ROOTCRYPT_TEST" boot --config "$t/rootcrypt.conf" --cmdline "$t/cmdline" \
 	--status-dir "$t/run" --device-timeout 1 --prompt-tries 0 "$@"; }
 state() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
 	"$t/run/status.json" "$1"; }

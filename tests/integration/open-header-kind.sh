@@ -29,6 +29,7 @@ eval "cryptsetup open --test-passphrase $args" || exit 2
 : >"$ROOTCRYPT_MAPPER_DIR/$name"
 SH
 chmod +x "$d/cryptsetup"
+# test hooks: only the test build ($ROOTCRYPT_TEST) reads these two
 export ROOTCRYPT_CRYPTSETUP="$d/cryptsetup" ROOTCRYPT_MAPPER_DIR="$d/mapper" CALLS="$d/calls"
 
 # swap_cipher IMG WHICH: rewrites "aes-xts-plain64" in the segment (WHICH =
@@ -65,7 +66,7 @@ mkfs.ext4 -q -F -E nodiscard "$d/img"
 cp "$d/img" "$d/good"
 
 # the real thing opens, and cryptsetup is told which keyslot
-"$ROOTCRYPT" open "$d/good" good --key-file "$d/key" || die "a volume rootcrypt wrote did not open"
+"$ROOTCRYPT_TEST" open "$d/good" good --key-file "$d/key" || die "a volume rootcrypt wrote did not open"
 grep -q -- "--key-slot=0" "$d/calls" || die "cryptsetup was not held to the checked keyslot: $(cat "$d/calls")"
 rm -f "$d/calls"
 
@@ -74,7 +75,7 @@ for which in segment area; do
 	swap_cipher "$d/evil" "$which"
 	cryptsetup isLuks "$d/evil" || die "test set-up: $which header not LUKS any more"
 	set +e
-	"$ROOTCRYPT" open "$d/evil" "evil-$which" --key-file "$d/key" 2>"$d/err"
+	"$ROOTCRYPT_TEST" open "$d/evil" "evil-$which" --key-file "$d/key" 2>"$d/err"
 	rc=$?
 	set -e
 	[ "$rc" = 1 ] || { cat "$d/err"; die "$which cipher_null: exit $rc, expected 1"; }
