@@ -205,7 +205,8 @@ static int get_passphrase(struct boot *b, bool from_console, char **pass, size_t
 		char *typed = NULL;
 		size_t tlen = 0;
 
-		r = bootprompt_read(BOOTPROMPT_CONSOLE, "rootcrypt: no working key from Key Vault. Enter the recovery "
+		r = bootprompt_read(BOOTPROMPT_CONSOLE,
+				    "rootcrypt: no working key from Key Vault. Enter the recovery "
 				    "secret for the root volume (its value as Key Vault shows it, "
 				    "or " KEYSTORE_RECOVERY_PREFIX "THE-PASSPHRASE): ",
 				    b->prompt_timeout_s, &typed, &tlen);
