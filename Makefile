@@ -42,29 +42,44 @@ ASAN := build-asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 RULE := $(B)/layer-rule
 
+# Test hooks (src/base/test_hooks.h): the release `rootcrypt` is built
+# without them; the test build ($(B)/rootcrypt-test, and its ASan twin) with
+# -DROOTCRYPT_TEST_HOOKS, for the integration scripts that need them. The
+# unit tests link the release archives: they test the code that ships.
+# Four variants of every layer's archive, each in its own folder:
+#   rel: $(B)        hooks: $(B)/hooks
+#   asan: $(ASAN)    asanhooks: $(ASAN)/hooks
+TEST_HOOKS := -DROOTCRYPT_TEST_HOOKS
+VARIANTS := rel hooks asan asanhooks
+DIR_rel := $(B)
+DIR_hooks := $(B)/hooks
+DIR_asan := $(ASAN)
+DIR_asanhooks := $(ASAN)/hooks
+FLAGS_rel :=
+FLAGS_hooks := $(TEST_HOOKS)
+FLAGS_asan := $(SAN_FLAGS)
+FLAGS_asanhooks := $(SAN_FLAGS) $(TEST_HOOKS)
+
 all: rootcrypt
 
-# One archive per layer, for the normal ($(B)) and the sanitizer ($(ASAN))
-# build. main.c is linked as an object, the archives after it.
+# One archive per layer and variant. main.c is linked as an object, the
+# archives after it.
 define LAYER_template
 $(1)_SRCS := $$(filter-out src/cli/main.c,$$(wildcard src/$(1)/*.c))
 $(1)_INC := $$(foreach l,$(1) $$(BELOW_$(1)),-Isrc/$$(l)) -idirafter $$(RULE)/$(1)
-
-$$(B)/$(1)/%.o: src/$(1)/%.c $$(HDRS) $$(RULE)/$(1)/.stamp | $$(CURL_PREFIX)/lib/libcurl.a
-	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS) $$($(1)_INC) $$(CFLAGS) -c -o $$@ $$<
-
-$$(ASAN)/$(1)/%.o: src/$(1)/%.c $$(HDRS) $$(RULE)/$(1)/.stamp
-	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS) $$($(1)_INC) $$(CFLAGS) $$(SAN_FLAGS) -c -o $$@ $$<
-
-$$(B)/lib$(1).a: $$($(1)_SRCS:src/%.c=$$(B)/%.o)
-	rm -f $$@ && $$(AR) rcs $$@ $$^
-
-$$(ASAN)/lib$(1).a: $$($(1)_SRCS:src/%.c=$$(ASAN)/%.o)
-	rm -f $$@ && $$(AR) rcs $$@ $$^
 endef
 $(foreach l,$(LAYERS),$(eval $(call LAYER_template,$(l))))
+
+# $(1) layer, $(2) variant
+define VARIANT_template
+$$(DIR_$(2))/$(1)/%.o: src/$(1)/%.c $$(HDRS) $$(RULE)/$(1)/.stamp | $$(CURL_PREFIX)/lib/libcurl.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $$($(1)_INC) $$(CFLAGS) $$(FLAGS_$(2)) -c -o $$@ $$<
+
+$$(DIR_$(2))/lib$(1).a: $$($(1)_SRCS:src/%.c=$$(DIR_$(2))/%.o)
+	rm -f $$@ && $$(AR) rcs $$@ $$^
+endef
+$(foreach v,$(VARIANTS),$(foreach l,$(LAYERS),$(eval $(call VARIANT_template,$(l),$(v)))))
 
 # The stubs: for layer L, one header per header of every layer L may not use.
 $(RULE)/%/.stamp: $(HDRS) Makefile
@@ -77,27 +92,32 @@ $(RULE)/%/.stamp: $(HDRS) Makefile
 	done; touch $@
 .PRECIOUS: $(RULE)/%/.stamp
 
-ARCHIVES := $(foreach l,$(LAYERS),$(B)/lib$(l).a)
-ASAN_ARCHIVES := $(foreach l,$(LAYERS),$(ASAN)/lib$(l).a)
+archives = $(foreach l,$(LAYERS),$(DIR_$(1))/lib$(l).a)
 
 $(B)/unit/%.o: tests/unit/%.c $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(B)/unit
 	$(CC) $(CPPFLAGS) $(ALL_INC) -Itests/unit $(CFLAGS) -c -o $@ $<
 
-rootcrypt: $(B)/cli/main.o $(ARCHIVES)
+rootcrypt: $(B)/cli/main.o $(call archives,rel)
 	$(CC) -static $(CFLAGS) $(WRAP) -o $@ $^ $(LIBS)
 
-$(B)/unit-tests: $(TEST_SRCS:tests/unit/%.c=$(B)/unit/%.o) $(ARCHIVES)
+$(B)/rootcrypt-test: $(B)/hooks/cli/main.o $(call archives,hooks)
+	$(CC) -static $(CFLAGS) $(WRAP) -o $@ $^ $(LIBS)
+
+$(B)/unit-tests: $(TEST_SRCS:tests/unit/%.c=$(B)/unit/%.o) $(call archives,rel)
 	$(CC) -static $(CFLAGS) $(WRAP) -o $@ $^ $(LIBS)
 
 $(ASAN)/unit/%.o: tests/unit/%.c $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(ASAN)/unit
 	$(CC) $(CPPFLAGS) $(ALL_INC) -Itests/unit $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
-$(ASAN)/unit-tests: $(TEST_SRCS:tests/unit/%.c=$(ASAN)/unit/%.o) $(ASAN_ARCHIVES)
+$(ASAN)/unit-tests: $(TEST_SRCS:tests/unit/%.c=$(ASAN)/unit/%.o) $(call archives,asan)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(WRAP) -o $@ $^ $(LIBS)
 
-$(ASAN)/rootcrypt: $(ASAN)/cli/main.o $(ASAN_ARCHIVES)
+$(ASAN)/rootcrypt: $(ASAN)/cli/main.o $(call archives,asan)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(WRAP) -o $@ $^ $(LIBS)
+
+$(ASAN)/rootcrypt-test: $(ASAN)/hooks/cli/main.o $(call archives,asanhooks)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(WRAP) -o $@ $^ $(LIBS)
 
 $(CURL_PREFIX)/lib/libcurl.a:
@@ -111,11 +131,12 @@ unit: $(B)/unit-tests
 	$(B)/unit-tests
 
 # Unit tests, then every integration script, with one summary line.
-check: rootcrypt $(B)/unit-tests
-	sh tests/run-tests.sh $(B)/unit-tests ./rootcrypt
+check: rootcrypt $(B)/rootcrypt-test $(B)/unit-tests
+	sh tests/run-tests.sh $(B)/unit-tests ./rootcrypt $(B)/rootcrypt-test
 
-check-asan: $(ASAN)/unit-tests $(ASAN)/rootcrypt
-	ASAN_OPTIONS=detect_leaks=1 sh tests/run-tests.sh $(ASAN)/unit-tests $(ASAN)/rootcrypt
+check-asan: $(ASAN)/unit-tests $(ASAN)/rootcrypt $(ASAN)/rootcrypt-test
+	ASAN_OPTIONS=detect_leaks=1 sh tests/run-tests.sh $(ASAN)/unit-tests $(ASAN)/rootcrypt \
+		$(ASAN)/rootcrypt-test
 
 # What the README and CI run: install dependencies (idempotent, cached), then
 # every test suite.

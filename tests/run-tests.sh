@@ -1,15 +1,18 @@
 #!/bin/sh
 # Runs the C unit tests and every tests/integration/*.sh script.
-# Usage: run-tests.sh UNIT_TEST_BINARY ROOTCRYPT_BINARY [SCRIPT_FILTER]
-# Scripts get ROOTCRYPT (absolute path) in the environment; exit 0 = pass,
+# Usage: run-tests.sh UNIT_TEST_BINARY ROOTCRYPT_BINARY TEST_BUILD [SCRIPT_FILTER]
+# Scripts get ROOTCRYPT (the release binary) and ROOTCRYPT_TEST (the same
+# code built with the test hooks, src/base/test_hooks.h) as absolute paths in
+# the environment; only scripts that need a hook use ROOTCRYPT_TEST. Exit 0 = pass,
 # 77 = skipped, anything else = fail. With CI=true in the environment a skip
 # is a failure (in CI a missing tool is a failure), for the unit tests too.
 # Last line: N passed, N failed, N skipped.
 set -u
 unit=$1
 ROOTCRYPT=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
-export ROOTCRYPT
-filter=${3:-}
+ROOTCRYPT_TEST=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
+export ROOTCRYPT ROOTCRYPT_TEST
+filter=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 passed=0 failed=0 skipped=0
 strict=false

@@ -410,25 +410,41 @@ static int bek_decode(const char *value, size_t len, char **ret_secmem, size_t *
 
 int keystore_recovery_passphrase(const char *typed, size_t len, char **ret_secmem, size_t *ret_len)
 {
+	static const char prefix[] = KEYSTORE_RECOVERY_PREFIX;
+	const size_t plen = sizeof(prefix) - 1;
 	char *out = NULL;
 	size_t n = 0;
+	int r;
 
-	/* Key Vault shows the value padded (a multiple of 4 characters); our
-	 * generated passphrases are 43 characters of base64url, so a typed
-	 * passphrase is never mistaken for a pasted secret value. */
-	if (len % 4 == 0 && bek_decode(typed, len, &out, &n) == 0 && n > 0) {
+	/* One reading per value (issue 16.8): with the prefix, the rest is the
+	 * passphrase byte for byte; without, it must be the vault's form. Base64
+	 * has no ':', so no vault value starts with the prefix. */
+	if (len >= plen && memcmp(typed, prefix, plen) == 0) {
+		n = len - plen;
+		if (n == 0)
+			return log_error(EBADMSG, "nothing typed after \"%s\"", prefix);
+		out = secmem_alloc(n + 1);
+		if (!out)
+			return log_error(ENOMEM, "out of memory");
+		memcpy(out, typed + plen, n);
+		out[n] = '\0';
 		*ret_secmem = out;
 		*ret_len = n;
 		return 0;
 	}
-	secmem_free(out);
-	out = secmem_alloc(len + 1);
-	if (!out)
-		return log_error(ENOMEM, "out of memory");
-	memcpy(out, typed, len);
-	out[len] = '\0';
+	/* Key Vault shows the value padded to a multiple of 4 characters: a
+	 * shorter or longer paste is a cut or a different thing, said so. */
+	r = len && len % 4 == 0 ? bek_decode(typed, len, &out, &n) : -EBADMSG;
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0 || n == 0) {
+		secmem_free(out);
+		return log_error(EBADMSG, "the value typed (%zu characters) is not a secret's value "
+				 "as Key Vault shows it (base64, a multiple of 4 characters); to "
+				 "type the passphrase itself, start with \"%s\"", len, prefix);
+	}
 	*ret_secmem = out;
-	*ret_len = len;
+	*ret_len = n;
 	return 0;
 }
 

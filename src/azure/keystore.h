@@ -97,10 +97,15 @@ int keystore_check_binding(const struct kv_config *cfg, const struct kv_secret *
 			   const char *vault_host, const char *name, const char *version,
 			   const char *volume_uuid);
 
-/* What a person types at the recovery prompt -> the passphrase: the
- * secret's value as Key Vault shows it (base64 of the passphrase, content
- * type "BEK") is decoded; anything else is taken as the passphrase itself.
- * Wrapped secrets must be unwrapped first (az keyvault key decrypt). */
+/* What a person types at the recovery prompt -> the passphrase, one reading
+ * for every value (README "recovery"): KEYSTORE_RECOVERY_PREFIX followed by
+ * the passphrase itself, taken byte for byte; anything else must be the
+ * secret's value as Key Vault shows it for a plain secret (content type
+ * "BEK": the standard base64 of the passphrase, padded to a multiple of 4
+ * characters), which is decoded. A KEK-wrapped secret is unwrapped first
+ * (`az keyvault key decrypt`: its base64 result is the same form).
+ * -EBADMSG with one line (never the value) when it is neither. */
+#define KEYSTORE_RECOVERY_PREFIX "passphrase:"
 int keystore_recovery_passphrase(const char *typed, size_t len, char **ret_secmem,
 				 size_t *ret_len);
 

@@ -35,6 +35,22 @@ static const struct config_key config_keys[] = {
 };
 #undef K
 
+/* Settings the kernel command line may not make (issue 16.4): where the VM's
+ * bearer token comes from (imds), where the vault is reached (resolve) and
+ * whom TLS trusts for it (ca_file). They are the initramfs's own settings,
+ * written by root into /etc/rootcrypt.conf (the generator hooks copy the CA
+ * bundle named there); the kernel line is also open to whoever reaches the
+ * boot loader or builds the image. Tests set them in the file too. */
+static const char *const file_only_keys[] = { "imds", "resolve", "ca_file" };
+
+static bool file_only(const char *key)
+{
+	for (size_t i = 0; i < sizeof(file_only_keys) / sizeof(file_only_keys[0]); i++)
+		if (strcmp(file_only_keys[i], key) == 0)
+			return true;
+	return false;
+}
+
 static int check_value(enum value_kind kind, const char *v, long *ret_num)
 {
 	switch (kind) {
@@ -236,6 +252,11 @@ int config_parse_cmdline(struct rootcrypt_config *c, const char *cmdline)
 			continue;
 		}
 		*eq = '\0';
+		if (file_only(word + 10)) {
+			log_warn("kernel command line: '%s' is read from %s only, ignored", word,
+				 CONFIG_DEFAULT_PATH);
+			continue;
+		}
 		r = config_set(c, word + 10, eq + 1);
 		if (r == -ENOMEM)
 			return r;

@@ -1,7 +1,8 @@
 /* rootcrypt configuration: /etc/rootcrypt.conf ("key = value" lines, '#'
  * comments) and `rootcrypt.KEY=VALUE` on the kernel command line, which
- * overrides the file. Parsing is pure (text in, struct out) and fuzzed;
- * config_load() adds the file reads. */
+ * overrides the file (except imds, resolve, ca_file: file only). Parsing
+ * is pure (text in, struct out) and fuzzed; config_load() adds the file
+ * reads. */
 #pragma once
 #include <stddef.h>
 
@@ -20,9 +21,9 @@ struct rootcrypt_config {
 	char *client_id;   /* user-assigned identity selectors (at most one) */
 	char *object_id;
 	char *msi_res_id;
-	char *imds;        /* IMDS base URL override (tests): http://HOST:PORT */
-	char *ca_file;     /* CA bundle for the vault */
-	char *resolve;     /* HOST:PORT:ADDR for the vault (tests) */
+	char *imds;        /* IMDS base URL override (tests): http://HOST:PORT; file only */
+	char *ca_file;     /* CA bundle for the vault; file only */
+	char *resolve;     /* HOST:PORT:ADDR for the vault (tests); file only */
 	char *token_vault; /* pinned (default): a volume's token must name `vault`
 			    * (and `kek`); any: the token decides */
 	char *untagged_secret; /* refuse (default): a secret without the VolumeUUID
@@ -51,7 +52,8 @@ int config_parse_file_text(struct rootcrypt_config *c, const char *text, size_t 
 /* Applies the rootcrypt.* parameters of a kernel command line (quotes as
  * the kernel parses them, everything after " -- " belongs to init).
  * Unknown rootcrypt.* keys and bad values are warned about and ignored, so
- * a typo cannot stop a boot. Returns 0 or -ENOMEM. */
+ * a typo cannot stop a boot; so are imds, resolve and ca_file, which only
+ * the file may set. Returns 0 or -ENOMEM. */
 int config_parse_cmdline(struct rootcrypt_config *c, const char *cmdline);
 
 /* Reads file_path (a missing file is not an error) then cmdline_path

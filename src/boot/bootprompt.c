@@ -14,18 +14,33 @@
 
 #define PROMPT_MAX 4096
 
-const char *bootprompt_console(void)
+/* Echo off on the console. *restore: the old settings must be put back
+ * (tcsetattr succeeded). Returns whether echo is off now: tcsetattr reports
+ * success when any one of the changes was made, so it is read back. */
+static bool echo_off(int fd, struct termios *old, bool *restore)
 {
-	const char *c = getenv("ROOTCRYPT_CONSOLE");
+	struct termios quiet, now;
 
-	return c && *c ? c : "/dev/console";
+	*restore = false;
+	if (tcgetattr(fd, old) < 0)
+		return false; /* not a terminal (a file, a pipe, a closed line) */
+	quiet = *old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	quiet.c_lflag |= ICANON;
+	if (tcsetattr(fd, TCSAFLUSH, &quiet) < 0)
+		return false;
+	*restore = true;
+	return tcgetattr(fd, &now) == 0 && !(now.c_lflag & ECHO);
 }
 
-int bootprompt_read(const char *prompt, int timeout_s, char **ret_secmem, size_t *ret_len)
+int bootprompt_read(const char *console, const char *prompt, int timeout_s, char **ret_secmem,
+		    size_t *ret_len)
 {
-	const char *console = bootprompt_console();
-	struct termios old, quiet;
-	bool restore = false;
+	static const char visible[] = "rootcrypt: warning: echo cannot be turned off on this "
+				      "console: what you type next will be visible (and kept in "
+				      "any log of this console)\n";
+	struct termios old;
+	bool restore;
 	size_t len = 0;
 	char *buf;
 	int fd, r = 0;
@@ -38,12 +53,13 @@ int bootprompt_read(const char *prompt, int timeout_s, char **ret_secmem, size_t
 		close(fd);
 		return log_error(ENOMEM, "out of memory for the passphrase");
 	}
-	if (tcgetattr(fd, &old) == 0) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		quiet.c_lflag |= ICANON;
-		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
-	}
+	/* Without echo control the prompt still comes: it is the last way to
+	 * boot an encrypted root when Key Vault stays away, and refusing it
+	 * would leave the machine unbootable. The operator is told first and
+	 * can let it time out instead. The line goes where the prompt goes
+	 * (in the initramfs stderr is that console too: said once). */
+	if (!echo_off(fd, &old, &restore) && write(fd, visible, sizeof(visible) - 1) < 0)
+		log_warn("echo cannot be turned off on \"%s\": typed text will be visible", console);
 	if (write(fd, prompt, strlen(prompt)) < 0)
 		log_debug("prompt write to %s failed", console);
 

@@ -6,8 +6,8 @@
 #pragma once
 #include <stddef.h>
 
-/* Path of cryptsetup: $ROOTCRYPT_CRYPTSETUP, else the first of /sbin,
- * /usr/sbin, /bin, /usr/bin that exists. NULL when none. */
+/* Path of cryptsetup: the first of /sbin, /usr/sbin, /bin, /usr/bin that
+ * exists (the test build: $ROOTCRYPT_CRYPTSETUP first). NULL when none. */
 const char *unlock_cryptsetup_path(void);
 
 /* 0 and the keyslot when the header at path (the volume, or a detached

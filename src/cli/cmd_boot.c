@@ -213,9 +213,10 @@ static int get_passphrase(struct boot *b, bool from_console, char **pass, size_t
 		char *typed = NULL;
 		size_t tlen = 0;
 
-		r = bootprompt_read("rootcrypt: no working key from Key Vault. Enter the recovery "
-				    "secret for the root volume (its value in Key Vault, or the "
-				    "passphrase): ",
+		r = bootprompt_read(BOOTPROMPT_CONSOLE,
+				    "rootcrypt: no working key from Key Vault. Enter the recovery "
+				    "secret for the root volume (its value as Key Vault shows it, "
+				    "or " KEYSTORE_RECOVERY_PREFIX "THE-PASSPHRASE): ",
 				    b->prompt_timeout_s, &typed, &tlen);
 		if (r < 0)
 			return r;
@@ -262,6 +263,8 @@ static int later_boot(struct boot *b, enum engine_state state)
 				if (b->prompt_tries > 0)
 					continue;
 			}
+			if (r == -EBADMSG) /* typed in neither form (said why): ask again */
+				continue;
 			break;
 		}
 		if (state == ENGINE_STATE_ENCRYPTING) {

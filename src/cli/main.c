@@ -50,6 +50,11 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* Not a test hook (test_hooks.h), kept in the release build: it only
+	 * turns on log_debug lines, which carry error codes, offsets, sizes,
+	 * URLs and names, never key material or the bearer token (STYLE.md:
+	 * "debug output may show checksums and lengths"); an operator needs it
+	 * on a machine that fails to boot. */
 	const char *dbg = getenv("ROOTCRYPT_DEBUG");
 
 	harden_process();

@@ -20,6 +20,7 @@
 
 #include "blkdev.h"
 #include "log.h"
+#include "test_hooks.h"
 
 void *blkdev_alloc(size_t len)
 {
@@ -87,17 +88,18 @@ static bool direct_ok(const struct blkdev *d, const void *buf, size_t len, uint6
 	       off % BLKDEV_ALIGN == 0;
 }
 
-/* Fault injection for tests of the real binary: ROOTCRYPT_FAULT_AFTER_OPS=N
- * makes every write/flush after the first N fail with EIO, like a disk that
- * went away (the process keeps running and must stop cleanly). */
+/* Fault injection for tests of the real binary (test build only, see
+ * test_hooks.h): ROOTCRYPT_FAULT_AFTER_OPS=N makes every write/flush after
+ * the first N fail with EIO, like a disk that went away (the process keeps
+ * running and must stop cleanly). */
 static long fault_budget(void)
 {
 	static long budget = -2;
 
 	if (budget == -2) {
-		const char *s = getenv("ROOTCRYPT_FAULT_AFTER_OPS");
+		const char *s = test_hook_getenv("ROOTCRYPT_FAULT_AFTER_OPS");
 
-		budget = s && *s ? atol(s) : -1;
+		budget = s ? atol(s) : -1;
 	}
 	return budget;
 }

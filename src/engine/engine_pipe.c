@@ -115,6 +115,11 @@ static bool aesni_agrees(struct engine_cipher *c)
 int engine_cipher_new(struct engine_cipher **ret, const void *key, size_t key_len)
 {
 	struct engine_cipher *c = calloc(1, sizeof(*c));
+	/* Not a test hook (test_hooks.h), kept in the release build: it picks
+	 * among implementations of the same XTS that are each checked against
+	 * mbedTLS on a sector before use (aesni_agrees), so whoever sets it
+	 * (also through a dot-less kernel parameter) changes the speed only,
+	 * never the bytes written, the key or where anything goes. */
 	const char *force = getenv("ROOTCRYPT_XTS");
 	int r;
 

@@ -20,12 +20,13 @@ echo hello >"$t/tree/etc/motd"
 mkfs.ext4 -q -d "$t/tree" "$t/root.img" 48M
 orig=$(sha256sum <"$t/root.img")
 
+# the stand-in's hooks (ROOTCRYPT_CRYPTSETUP/MAPPER_DIR): only the test build ($ROOTCRYPT_TEST) reads them
 . "$(dirname "$0")/cryptsetup-stand-in.inc"
 cryptsetup_stand_in "$t"
 
 fake_boot_conf "$t/root.img" boot-image-test "name = testroot" >"$t/rootcrypt.conf"
 echo "quiet rootcrypt.name=testroot" >"$t/cmdline"
-boot() { "$ROOTCRYPT" boot --config "$t/rootcrypt.conf" --cmdline "$t/cmdline" \
+boot() { "$ROOTCRYPT_TEST" boot --config "$t/rootcrypt.conf" --cmdline "$t/cmdline" \
 	--status-dir "$t/run" --device-timeout 1 --prompt-tries 0 "$@"; }
 state() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
 	"$t/run/status.json" "$1"; }

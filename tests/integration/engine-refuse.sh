@@ -107,11 +107,11 @@ if loop=$(losetup -f --show "$img" 2>/dev/null); then
 	loop=
 fi
 
-# I/O error midway, then a wrong key, then the right one
+# I/O error midway (a test hook: the test build), then a wrong key, then the right one
 orig_len=$(fsize "$img")
 orig=$(sha < "$img")
 set +e
-ROOTCRYPT_FAULT_AFTER_OPS=40 "$ROOTCRYPT" encrypt "$img" --key-file "$d/key" --unit 1M 2>"$d/err"
+ROOTCRYPT_FAULT_AFTER_OPS=40 "$ROOTCRYPT_TEST" encrypt "$img" --key-file "$d/key" --unit 1M 2>"$d/err"
 rc=$?
 set -e
 [ "$rc" = 1 ] || die "injected I/O error: exit $rc"

@@ -16,10 +16,11 @@ printf 'attacker-key' > "$d/evil"
 gen_tree "$d/tree"
 MiB=1048576
 
-# half_done IMG KEY: a conversion stopped by an I/O error part-way.
+# half_done IMG KEY: a conversion stopped by an I/O error part-way (the
+# test build's fault hook).
 half_done() {
 	set +e
-	ROOTCRYPT_FAULT_AFTER_OPS=40 "$ROOTCRYPT" encrypt "$1" --key-file "$2" --unit 1M 2>/dev/null
+	ROOTCRYPT_FAULT_AFTER_OPS=40 "$ROOTCRYPT_TEST" encrypt "$1" --key-file "$2" --unit 1M 2>/dev/null
 	set -e
 	"$ROOTCRYPT" status "$1" | grep -q encrypting || die "could not make a half-done conversion"
 }

@@ -29,10 +29,10 @@ mkdir -p "$t/tree" "$t/mapper" "$t/run"
 head -c 2000000 /dev/urandom >"$t/tree/blob"
 mkfs.ext4 -q -d "$t/tree" "$t/root.img" 48M >/dev/null
 . "$(dirname "$0")/cryptsetup-stand-in.inc"
-cryptsetup_stand_in "$t"
+cryptsetup_stand_in "$t"   # its hooks and FAULT_AFTER_OPS: read by the test build only
 fake_boot_conf "$t/root.img" bind-test "name = testroot" >"$t/rootcrypt.conf"
 : >"$t/cmdline"
-boot() { "$ROOTCRYPT" boot --config "$t/rootcrypt.conf" --cmdline "$t/cmdline" \
+boot() { "$ROOTCRYPT_TEST" boot --config "$t/rootcrypt.conf" --cmdline "$t/cmdline" \
 	--status-dir "$t/run" --device-timeout 1 --prompt-tries 0; }
 
 # First boot stopped part-way by an injected I/O error.

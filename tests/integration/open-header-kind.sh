@@ -15,6 +15,7 @@ trap 'rm -rf "$d"' EXIT
 printf 'the-volume-key-file' > "$d/key"
 mkdir -p "$d/mapper"
 
+# the stand-in's hooks (ROOTCRYPT_CRYPTSETUP/MAPPER_DIR): only the test build ($ROOTCRYPT_TEST) reads them
 . "$(dirname "$0")/cryptsetup-stand-in.inc"
 cryptsetup_stand_in "$d"
 export CALLS="$d/calls"
@@ -53,7 +54,7 @@ mkfs.ext4 -q -F -E nodiscard "$d/img"
 cp "$d/img" "$d/good"
 
 # the real thing opens, and cryptsetup is told which keyslot
-"$ROOTCRYPT" open "$d/good" good --key-file "$d/key" || die "a volume rootcrypt wrote did not open"
+"$ROOTCRYPT_TEST" open "$d/good" good --key-file "$d/key" || die "a volume rootcrypt wrote did not open"
 grep -q -- "--key-slot=0" "$d/calls" || die "cryptsetup was not held to the checked keyslot: $(cat "$d/calls")"
 rm -f "$d/calls"
 
@@ -62,7 +63,7 @@ for which in segment area; do
 	swap_cipher "$d/evil" "$which"
 	cryptsetup isLuks "$d/evil" || die "test set-up: $which header not LUKS any more"
 	set +e
-	"$ROOTCRYPT" open "$d/evil" "evil-$which" --key-file "$d/key" 2>"$d/err"
+	"$ROOTCRYPT_TEST" open "$d/evil" "evil-$which" --key-file "$d/key" 2>"$d/err"
 	rc=$?
 	set -e
 	[ "$rc" = 1 ] || { cat "$d/err"; die "$which cipher_null: exit $rc, expected 1"; }

@@ -67,7 +67,7 @@ TEST(config_cmdline_overrides_and_quotes)
 	const char *file = "vault = https://a.vault.azure.net\nsecret = s1\nname = root\n";
 	const char *cmd = "BOOT_IMAGE=/vmlinuz root=/dev/mapper/root ro rootcrypt.secret=s2 "
 			  "\"rootcrypt.device=/dev/disk/by-label/my root\" rootcrypt.header=\"/boot/a b\" "
-			  "rootcrypt.imds=http://127.0.0.1:8080 rootcrypt.unknown=1 rootcrypt.layout=bad "
+			  "rootcrypt.unknown=1 rootcrypt.layout=bad "
 			  "rootcrypt.name rootcrypt.object_id=o1 -- rootcrypt.name=after\n";
 	struct rootcrypt_config c = { 0 };
 
@@ -77,11 +77,35 @@ TEST(config_cmdline_overrides_and_quotes)
 	CHECK_EQ_STR(c.secret, "s2");
 	CHECK_EQ_STR(c.device, "/dev/disk/by-label/my root");
 	CHECK_EQ_STR(c.header, "/boot/a b");
-	CHECK_EQ_STR(c.imds, "http://127.0.0.1:8080");
 	CHECK_EQ_STR(c.object_id, "o1");
 	CHECK_EQ_STR(c.name, "root");          /* nothing after "--" */
 	CHECK(c.layout == NULL);               /* bad value ignored */
 	config_free(&c);
+}
+
+/* Issue 16.4: where the bearer token comes from (imds), where the vault is
+ * (resolve) and whom TLS trusts for it (ca_file) are set in the initramfs's
+ * config file only; on the kernel line they are ignored, the file's values
+ * stand. */
+TEST(config_cmdline_cannot_redirect_the_key_service)
+{
+	const char *file = "vault = https://a.vault.azure.net\nimds = http://169.254.169.254\n"
+			   "ca_file = /etc/rootcrypt/ca.pem\nresolve = a.vault.azure.net:443:10.1.1.1\n";
+	const char *cmd = "rootcrypt.imds=http://10.0.0.1:80 rootcrypt.ca_file=/tmp/evil.pem "
+			  "rootcrypt.resolve=a.vault.azure.net:443:10.6.6.6 rootcrypt.secret=s2";
+	struct rootcrypt_config c = { 0 }, k = { 0 };
+
+	CHECK_EQ_INT(config_parse_file_text(&c, file, strlen(file), "f"), 0);
+	CHECK_EQ_INT(config_parse_cmdline(&c, cmd), 0);
+	CHECK_EQ_STR(c.imds, "http://169.254.169.254");
+	CHECK_EQ_STR(c.ca_file, "/etc/rootcrypt/ca.pem");
+	CHECK_EQ_STR(c.resolve, "a.vault.azure.net:443:10.1.1.1");
+	CHECK_EQ_STR(c.secret, "s2"); /* the rest of the line still applies */
+	config_free(&c);
+	/* nothing in the file: still not taken from the kernel line */
+	CHECK_EQ_INT(config_parse_cmdline(&k, cmd), 0);
+	CHECK(k.imds == NULL && k.ca_file == NULL && k.resolve == NULL);
+	config_free(&k);
 }
 
 TEST(config_one_identity_selector)

@@ -195,11 +195,17 @@ TEST(keyvault_ref_matches_luks2_token)
 	kv_ref_free(&ref);
 }
 
-TEST(recovery_prompt_takes_the_vault_value_or_the_passphrase)
+/* Issue 16.8: every typed value has one reading. "passphrase:" + the
+ * passphrase itself; anything else is the vault's form (padded standard
+ * base64 of the passphrase) or refused; a bare value is never tried both
+ * ways. */
+TEST(recovery_prompt_reads_each_value_one_way)
 {
 	/* the passphrase rootcrypt generates: 43 chars of base64url, no padding */
 	const char *pass = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA";
-	char *vault_value = NULL, *out = NULL;
+	/* an operator's own passphrase that is valid base64 too */
+	const char *b64ish = "Password1234", *typed_b64ish = "passphrase:Password1234";
+	char *vault_value = NULL, *out = NULL, typed[80];
 	size_t vlen = 0, n = 0;
 
 	vault_value = malloc(base64_encoded_len(strlen(pass), false) + 1);
@@ -209,14 +215,34 @@ TEST(recovery_prompt_takes_the_vault_value_or_the_passphrase)
 	/* pasted from the portal: decoded to the passphrase */
 	CHECK_EQ_INT(keystore_recovery_passphrase(vault_value, vlen, &out, &n), 0);
 	CHECK_EQ_INT(n, strlen(pass));
-	CHECK(memcmp(out, pass, n) == 0);
+	CHECK(memcmp(out, pass, n) == 0 && out[n] == '\0');
 	secmem_free(out);
-	/* the passphrase itself: taken as typed */
-	CHECK_EQ_INT(keystore_recovery_passphrase(pass, strlen(pass), &out, &n), 0);
+	/* cut short by one character: refused, not taken as a passphrase */
+	CHECK_EQ_INT(keystore_recovery_passphrase(vault_value, vlen - 1, &out, &n), -EBADMSG);
+	free(vault_value);
+	/* the passphrase itself, with the prefix: taken as typed */
+	snprintf(typed, sizeof(typed), "passphrase:%s", pass);
+	CHECK_EQ_INT(keystore_recovery_passphrase(typed, strlen(typed), &out, &n), 0);
 	CHECK_EQ_INT(n, strlen(pass));
 	CHECK(memcmp(out, pass, n) == 0 && out[n] == '\0');
 	secmem_free(out);
-	free(vault_value);
+	/* ... without it: neither form, refused */
+	CHECK_EQ_INT(keystore_recovery_passphrase(pass, strlen(pass), &out, &n), -EBADMSG);
+	/* a base64-looking passphrase with the prefix: as typed, not decoded */
+	CHECK_EQ_INT(keystore_recovery_passphrase(typed_b64ish, strlen(typed_b64ish), &out, &n), 0);
+	CHECK_EQ_INT(n, strlen(b64ish));
+	CHECK(memcmp(out, b64ish, n) == 0);
+	secmem_free(out);
+	/* ... without it: the vault's form only (9 decoded bytes), never also
+	 * tried as the passphrase */
+	CHECK_EQ_INT(keystore_recovery_passphrase(b64ish, strlen(b64ish), &out, &n), 0);
+	CHECK_EQ_INT(n, 9);
+	CHECK(memcmp(out, b64ish, n) != 0);
+	secmem_free(out);
+	/* nothing after the prefix, nothing at all, not base64 */
+	CHECK_EQ_INT(keystore_recovery_passphrase("passphrase:", 11, &out, &n), -EBADMSG);
+	CHECK_EQ_INT(keystore_recovery_passphrase("", 0, &out, &n), -EBADMSG);
+	CHECK_EQ_INT(keystore_recovery_passphrase("not base64!!", 12, &out, &n), -EBADMSG);
 }
 
 TEST(keyvault_version_from_disk_is_checked)
