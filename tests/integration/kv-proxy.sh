@@ -4,8 +4,8 @@
 #    answers (token + instance metadata reach the fake directly), the vault
 #    request fails with one line naming the proxy, nothing is stored.
 # 2. They point at a live CONNECT proxy: store and fetch succeed, the proxy
-# 3. no_proxy names the vault domain: the dead proxy is bypassed (libcurl's own rule).
 #    saw only CONNECTs to the vault host, never an IMDS request.
+# 3. no_proxy names the vault domain: the dead proxy is bypassed (libcurl's own rule).
 set -eu
 t=$(mktemp -d)
 . "$(dirname "$0")/../fake/lib.sh"
