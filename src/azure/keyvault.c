@@ -68,44 +68,6 @@ static const char *reason(long status)
 	}
 }
 
-/* For messages only: the proxy libcurl will use for an https URL to host
- * (https_proxy, then all_proxy, unless no_proxy matches), credentials cut. */
-static void proxy_hint(const char *host, char *out, size_t n)
-{
-	const char *names[] = { "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
-	const char *p = NULL, *np = getenv("no_proxy"), *at, *scheme;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !p; i++)
-		if (getenv(names[i]) && *getenv(names[i]))
-			p = getenv(names[i]);
-	if (!p)
-		return;
-	if (!np)
-		np = getenv("NO_PROXY");
-	for (const char *e = np; e && *e;) {
-		size_t len = strcspn(e, ", "), hl = strlen(host);
-		const char *d = e;
-
-		if (len == 1 && *e == '*')
-			return;
-		if (*d == '.')
-			d++, len--;
-		if (len && len <= hl && strncasecmp(host + hl - len, d, len) == 0 &&
-		    (len == hl || host[hl - len - 1] == '.'))
-			return;
-		e += strcspn(e, ", ");
-		e += strspn(e, ", ");
-	}
-	scheme = strstr(p, "://");
-	scheme = scheme ? scheme + 3 : p;
-	at = strchr(scheme, '@');
-	if (at && at < scheme + strcspn(scheme, "/"))
-		snprintf(out, n, " (through proxy %.*s%s)", (int)(scheme - p), p, at + 1);
-	else
-		snprintf(out, n, " (through proxy %s)", p);
-}
-
 static int kv_request(struct kv_client *kv, const struct kv_url *u, struct retry *rt,
 		      const struct kv_call *call)
 {
@@ -145,6 +107,10 @@ static int kv_request(struct kv_client *kv, const struct kv_url *u, struct retry
 			timeout = left > 1000 ? left : 1000;
 		req.timeout_ms = timeout;
 		r = http_request(&req, &resp);
+		if (resp.proxy)
+			snprintf(kv->via, sizeof(kv->via), " (through proxy %s)", resp.proxy);
+		else
+			kv->via[0] = '\0';
 		if (r < 0) {
 			if (!http_error_is_transient(r)) {
 				http_response_free(&resp);
@@ -224,12 +190,9 @@ static int kv_request(struct kv_client *kv, const struct kv_url *u, struct retry
 		}
 		r = retry_wait(rt, hint);
 		if (r < 0) {
-			char via[300];
-
-			proxy_hint(u->host, via, sizeof(via));
 			r = log_error(ETIMEDOUT, "Key Vault %s: gave up after %u retries in %.1f s: %s%s",
 				      call->what, rt->attempt,
-				      (double)(retry_now_ms() - rt->start_ms) / 1000, last, via);
+				      (double)(retry_now_ms() - rt->start_ms) / 1000, last, kv->via);
 			goto out;
 		}
 	}
@@ -418,12 +381,9 @@ int kv_secret_set(struct kv_client *kv, const char *vault_url, const char *name,
 			goto out;
 		r = retry_wait(&rt, 0);
 		if (r < 0) {
-			char via[300];
-
-			proxy_hint(u.host, via, sizeof(via));
 			r = log_error(ETIMEDOUT, "Key Vault %s: gave up after %u retries in %.1f s: %s%s",
 				      what, rt.attempt, (double)(retry_now_ms() - rt.start_ms) / 1000,
-				      last, via);
+				      last, kv->via);
 			goto out;
 		}
 	}

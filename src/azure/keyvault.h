@@ -27,6 +27,9 @@ struct kv_client {
 	struct imds_client *imds;     /* token source (shared cache) */
 	struct retry_policy retry;
 	long request_timeout_ms;      /* one HTTP request; 0 = 30 s */
+	/* Set by each request, for messages: " (through proxy URL)" when libcurl
+	 * chose a proxy from the environment (credentials cut), else "". */
+	char via[300];
 };
 
 /* A parsed Key Vault URL: https://HOST[:PORT][/secrets|keys/NAME[/VERSION]] */

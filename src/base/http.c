@@ -97,6 +97,50 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+void http_proxy_display(const char *url, char *out, size_t n)
+{
+	const char *host = strstr(url, "://"), *at;
+
+	host = host ? host + 3 : url;
+	at = strchr(host, '@');
+	if (at && at < host + strcspn(host, "/"))
+		snprintf(out, n, "%.*s%s", (int)(host - url), url, at + 1);
+	else
+		snprintf(out, n, "%s", url);
+}
+
+/* libcurl chooses the proxy itself (its environment rules: <scheme>_proxy,
+ * all_proxy, no_proxy); 7.88 has no getinfo for that choice, but says it in
+ * an info line, "Uses proxy env variable NAME == 'URL'", which we keep (without
+ * credentials) so a failure can name the proxy. Every other line is ignored:
+ * header lines carry the bearer token. */
+static int on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *userdata)
+{
+	static const char tag[] = "Uses proxy env variable ";
+	struct http_response *resp = userdata;
+	const char *v, *end;
+	char url[512];
+
+	(void)c;
+	if (type != CURLINFO_TEXT || size < sizeof(tag) - 1 ||
+	    memcmp(data, tag, sizeof(tag) - 1) != 0)
+		return 0;
+	v = memmem(data, size, "== '", 4);
+	end = data + size;
+	while (end > data && end[-1] != '\'')
+		end--;
+	if (!v || end - 1 <= v + 4 || (size_t)(end - 1 - (v + 4)) >= sizeof(url))
+		return 0;
+	memcpy(url, v + 4, (size_t)(end - 1 - (v + 4)));
+	url[end - 1 - (v + 4)] = '\0';
+	free(resp->proxy);
+	resp->proxy = malloc(sizeof(url));
+	if (resp->proxy)
+		http_proxy_display(url, resp->proxy, sizeof(url));
+	explicit_bzero(url, sizeof(url));
+	return 0;
+}
+
 static int map_curl_error(CURLcode rc, bool too_big)
 {
 	if (too_big)
@@ -202,6 +246,10 @@ int http_request(const struct http_request *req, struct http_response *resp)
 	if (!req->use_env_proxy) {
 		curl_easy_setopt(curl, CURLOPT_PROXY, "");
 		curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+	} else {
+		curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
+		curl_easy_setopt(curl, CURLOPT_DEBUGDATA, resp);
+		curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
 	}
 	if (resolve)
 		curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
@@ -264,6 +312,7 @@ void http_response_free(struct http_response *resp)
 	free(resp->content_type);
 	free(resp->www_authenticate);
 	free(resp->retry_after);
+	free(resp->proxy);
 	memset(resp, 0, sizeof(*resp));
 }
 

@@ -26,6 +26,9 @@ struct http_response {
 	char *content_type;            /* header values, or NULL when absent */
 	char *www_authenticate;
 	char *retry_after;
+	char *proxy;                   /* use_env_proxy: the proxy libcurl chose from the
+	                                  environment (credentials cut), or NULL; set on
+	                                  transport failures too */
 };
 
 /* Performs one request. Returns 0 when any HTTP response arrived (check
@@ -36,6 +39,9 @@ struct http_response {
  * in every case. */
 int http_request(const struct http_request *req, struct http_response *resp);
 void http_response_free(struct http_response *resp);
+
+/* A proxy URL for messages: "scheme://user:pw@host:port" without "user:pw@". */
+void http_proxy_display(const char *url, char *out, size_t n);
 
 /* Transport errors worth retrying (timeouts, refused, reset). */
 bool http_error_is_transient(int r);

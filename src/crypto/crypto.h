@@ -25,6 +25,23 @@ int crypto_xts_decrypt(struct crypto_xts *x, uint64_t first_sector, size_t secto
 		       const void *in, void *out, size_t len);
 void crypto_xts_free(struct crypto_xts *x);
 
+/* The bulk data cipher (disk conversion): same contract as crypto_xts_*, but
+ * the fastest implementation this CPU runs correctly, chosen here once per
+ * key: AES-NI (with its VAES kernel when the CPU has AVX-512 VAES) when it
+ * gives mbedTLS's bytes both ways on a self-test unit, else mbedTLS. The
+ * environment variable ROOTCRYPT_XTS=mbedtls forces the reference, =aesni the
+ * 128-bit AES-NI loop without VAES (benchmarks, tests); anything else is the
+ * default choice. crypto_xts_bulk_name says which one runs: "mbedtls",
+ * "aes-ni" or "vaes-avx512". Read-only after new: threads may share one. */
+struct crypto_xts_bulk;
+int crypto_xts_bulk_new(struct crypto_xts_bulk **ret, const void *key, size_t key_len);
+int crypto_xts_bulk_encrypt(struct crypto_xts_bulk *x, uint64_t first_sector, size_t sector_size,
+			    const void *in, void *out, size_t len);
+int crypto_xts_bulk_decrypt(struct crypto_xts_bulk *x, uint64_t first_sector, size_t sector_size,
+			    const void *in, void *out, size_t len);
+const char *crypto_xts_bulk_name(const struct crypto_xts_bulk *x);
+void crypto_xts_bulk_free(struct crypto_xts_bulk *x);
+
 /* Hashes by cryptsetup name: "sha1", "sha256", "sha512" (LUKS2 headers made
  * by cryptsetup may use any of them for PBKDF2 and AF). Size in bytes, or
  * -EINVAL for a hash rootcrypt does not support. */

@@ -118,20 +118,18 @@ static int engine_open(struct engine *e, const struct engine_opts *o, bool rdonl
 	/* Reading the state takes no claim: `status` must work while dm-crypt
 	 * holds the partition of a running encrypted system. */
 	int flags = rdonly ? BLKDEV_RDONLY : BLKDEV_EXCL;
+	struct engine_sizes sz;
 	int r;
 
 	memset(e, 0, sizeof(*e));
 	e->o = o;
 	e->layout = o->layout ? o->layout : ENGINE_LAYOUT_SHIFT;
-	e->H = e->layout == ENGINE_LAYOUT_SHIFT ? (o->data_off ? o->data_off : ENGINE_DATA_OFF_DEFAULT) : 0;
 	e->T = ENGINE_TAIL_SIZE;
-	e->U = o->unit ? o->unit : ENGINE_UNIT_DEFAULT;
-	if (e->layout == ENGINE_LAYOUT_SHIFT && e->U > e->H)
-		e->U = e->H;
-	e->G = o->group ? o->group : ENGINE_GROUP_DEFAULT;
-	if (e->G < e->U)
-		e->U = e->G;
-	e->G = e->G / e->U * e->U;
+	if (engine_plan_sizes(e->layout, o->data_off, o->unit, o->group, &sz) < 0)
+		return log_error(EINVAL, "data offset and unit sizes must be multiples of 4096");
+	e->H = sz.data_off;
+	e->U = sz.unit;
+	e->G = sz.group;
 	if (o->threads)
 		e->threads = o->threads;
 	else {
@@ -139,8 +137,6 @@ static int engine_open(struct engine *e, const struct engine_opts *o, bool rdonl
 
 		e->threads = n < 1 ? 1 : n > 8 ? 8 : (unsigned)n;
 	}
-	if (e->H % 4096 || e->U % 4096 || !e->U)
-		return log_error(EINVAL, "data offset and unit sizes must be multiples of 4096");
 	if (e->layout == ENGINE_LAYOUT_DETACHED && !o->header && !o->hdr_dev)
 		return log_error(EINVAL, "--layout detached needs --header FILE");
 
@@ -490,6 +486,7 @@ static int shift_commit_before(struct engine *e, uint64_t *mark, const struct en
 static int shift_pass(struct engine *e)
 {
 	struct engine_hdr_info ti;
+	struct engine_pass_io io;
 	struct engine_pipe *p = NULL;
 	struct engine_plan pl;
 	uint64_t toff = engine_tail_offset(e->dev->size, e->T), mark, n, done;
@@ -497,14 +494,13 @@ static int shift_pass(struct engine *e)
 
 	engine_hdr_get(e->tail, &ti);
 	mark = ti.mark;
-	pl = (struct engine_plan){ .layout = ENGINE_LAYOUT_SHIFT, .plain_len = ti.plain_len,
-				   .data_off = ti.data_off, .unit = e->U, .start = mark };
-	if (e->U > ti.data_off)
-		e->U = ti.data_off; /* units never exceed the shift (ENGINE.md) */
-	pl.unit = e->U;
-	if (!e->U || e->U % 4096 || ti.data_off > toff || ti.plain_len > toff - ti.data_off)
+	if (engine_plan_pass_io(ENGINE_LAYOUT_SHIFT, e->U, ti.data_off, ti.group, &io) < 0 ||
+	    ti.data_off > toff || ti.plain_len > toff - ti.data_off)
 		return log_error(EINVAL, "'%s': in-progress header geometry does not fit the device",
 				 e->dev->name);
+	e->U = io.unit;
+	pl = (struct engine_plan){ .layout = ENGINE_LAYOUT_SHIFT, .plain_len = ti.plain_len,
+				   .data_off = ti.data_off, .unit = e->U, .start = mark };
 	n = engine_plan_units(&pl);
 	progress_init(&e->prog, e->o->progress ? e->o->progress : stderr, e->o->json, "encrypting",
 		      ti.plain_len, ti.plain_len - mark);
@@ -513,8 +509,7 @@ static int shift_pass(struct engine *e)
 		if (r < 0)
 			return r;
 		/* one unit being read, one encrypted, one written, at least */
-		r = engine_pipe_start(&p, &pl, e->dev, e->xts, ti.sector_size, e->threads,
-				      ENGINE_SHIFT_BUFFERS / e->U > 3 ? (unsigned)(ENGINE_SHIFT_BUFFERS / e->U) : 3,
+		r = engine_pipe_start(&p, &pl, e->dev, e->xts, ti.sector_size, e->threads, io.slots,
 				      false, e->head_copy, e->head_len);
 		if (r < 0)
 			return r;
@@ -809,6 +804,7 @@ static int detached_finish(struct engine *e, const struct engine_hdr_info *hi)
 static int detached_pass(struct engine *e, uint64_t start, uint64_t seq)
 {
 	struct engine_hdr_info hi;
+	struct engine_pass_io io;
 	struct engine_pipe *p = NULL;
 	struct engine_plan pl;
 	struct engine_record rec = { 0 };
@@ -819,8 +815,8 @@ static int detached_pass(struct engine *e, uint64_t start, uint64_t seq)
 	engine_hdr_get(e->head, &hi);
 	area = engine_record_area_off(hi.hdr_len);
 	slot = engine_record_slot_size(hi.group);
-	if (hi.group % e->U)
-		e->U = hi.group; /* the record's group must be whole units */
+	engine_plan_pass_io(ENGINE_LAYOUT_DETACHED, e->U, 0, hi.group, &io);
+	e->U = io.unit;
 	pl = (struct engine_plan){ .layout = ENGINE_LAYOUT_DETACHED, .plain_len = hi.plain_len,
 				   .unit = e->U, .group = hi.group, .start = start };
 	n = engine_plan_units(&pl);
@@ -834,9 +830,8 @@ static int detached_pass(struct engine *e, uint64_t start, uint64_t seq)
 	}
 	memcpy(rec.uuid, hi.uuid, sizeof(rec.uuid));
 	if (n) {
-		r = engine_pipe_start(&p, &pl, e->dev, e->xts, hi.sector_size, e->threads,
-				      /* a whole group held for its record plus the next one read ahead */
-				      (unsigned)(2 * hi.group / e->U) + 1, true, NULL, 0);
+		r = engine_pipe_start(&p, &pl, e->dev, e->xts, hi.sector_size, e->threads, io.slots,
+				      true, NULL, 0);
 		if (r < 0)
 			goto out;
 	}

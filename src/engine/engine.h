@@ -11,17 +11,16 @@
 #include "engine_hdr.h"
 #include "engine_plan.h"
 
-#define ENGINE_DATA_OFF_DEFAULT (16ull << 20)	/* H, like cryptsetup's default */
 /* T: the in-progress header (first half) and the saved head (second half)
  * at the end of the device. */
+/* ENGINE_DATA_OFF_DEFAULT (H), ENGINE_UNIT_DEFAULT (U), ENGINE_GROUP_DEFAULT (G)
+ * and ENGINE_SHIFT_BUFFERS live in engine_plan.h, beside the one function
+ * that applies them. */
 #define ENGINE_TAIL_SIZE (2ull << 20)
 /* Shift: the first bytes (every file system/RAID/LVM signature blkid looks
  * for, btrfs's at 64 KiB included) are saved in the tail and zeroed on disk
  * while converting, so nothing mounts a half-moved file system. */
 #define ENGINE_HEAD_HIDE (128ull << 10)
-#define ENGINE_UNIT_DEFAULT (16ull << 20)	/* one I/O, like dd's best block size here */
-#define ENGINE_SHIFT_BUFFERS (32ull << 20)	/* shift read-ahead budget (min 3 units) */
-#define ENGINE_GROUP_DEFAULT (16ull << 20)	/* detached: bytes per digest record */
 #define ENGINE_MIN_SIZE (1ull << 20)		/* smaller targets are refused */
 
 struct engine_opts {

@@ -28,6 +28,11 @@
 struct engine_hdr {
 	struct luks2_hdr *h;
 	bool both_copies;
+	/* The tokens as parsed once (at load, at new, after each set_mark):
+	 * engine_hdr_get is called a dozen times per run and would otherwise
+	 * serialise and re-parse the JSON each time. Only the members that
+	 * come from tokens are kept here; the rest is read from h. */
+	struct engine_hdr_info tokens;
 };
 
 void engine_hdr_free(struct engine_hdr *eh)
@@ -81,20 +86,16 @@ static bool member_u64(struct json_object *o, const char *key, uint64_t *ret)
 	return true;
 }
 
-void engine_hdr_get(const struct engine_hdr *eh, struct engine_hdr_info *ret)
+/* Fills the token members of eh->tokens (ours, layout, plain_len,
+ * tail_size, group, mark, key_ref) from the header's JSON. */
+static void tokens_parse(struct engine_hdr *eh)
 {
+	struct engine_hdr_info *ret = &eh->tokens;
 	struct luks2_azure_token az = { 0 };
 	char *json = NULL;
 	int id;
 
 	memset(ret, 0, sizeof(*ret));
-	snprintf(ret->uuid, sizeof(ret->uuid), "%s", luks2_hdr_uuid(eh->h));
-	snprintf(ret->cipher, sizeof(ret->cipher), "%s", luks2_hdr_cipher(eh->h));
-	ret->in_progress = luks2_requirement_has(eh->h, LUKS2_REQ_CONVERSION);
-	ret->both_copies = eh->both_copies;
-	ret->sector_size = luks2_hdr_sector_size(eh->h);
-	ret->data_off = luks2_hdr_segment_offset(eh->h);
-	ret->hdr_len = luks2_hdr_header_size(eh->h);
 	id = luks2_token_find(eh->h, ENGINE_TOKEN_TYPE);
 	if (id >= 0 && luks2_token_get_json(eh->h, id, &json) == 0) {
 		struct json_object *o = json_tokener_parse(json);
@@ -126,6 +127,18 @@ void engine_hdr_get(const struct engine_hdr *eh, struct engine_hdr_info *ret)
 	} else {
 		snprintf(ret->key_ref, sizeof(ret->key_ref), "passphrase (no key reference token)");
 	}
+}
+
+void engine_hdr_get(const struct engine_hdr *eh, struct engine_hdr_info *ret)
+{
+	*ret = eh->tokens;
+	snprintf(ret->uuid, sizeof(ret->uuid), "%s", luks2_hdr_uuid(eh->h));
+	snprintf(ret->cipher, sizeof(ret->cipher), "%s", luks2_hdr_cipher(eh->h));
+	ret->in_progress = luks2_requirement_has(eh->h, LUKS2_REQ_CONVERSION);
+	ret->both_copies = eh->both_copies;
+	ret->sector_size = luks2_hdr_sector_size(eh->h);
+	ret->data_off = luks2_hdr_segment_offset(eh->h);
+	ret->hdr_len = luks2_hdr_header_size(eh->h);
 }
 
 int engine_hdr_new(struct engine_hdr **ret, const struct engine_hdr_new *n)
@@ -162,6 +175,7 @@ int engine_hdr_new(struct engine_hdr **ret, const struct engine_hdr_new *n)
 		return r;
 	}
 	eh->both_copies = true;
+	tokens_parse(eh);
 	*ret = eh;
 	return 0;
 }
@@ -224,6 +238,7 @@ int engine_hdr_load(struct blkdev *d, uint64_t base, struct engine_hdr **ret)
 	}
 	(*ret)->h = h;
 	(*ret)->both_copies = st.primary_ok && st.secondary_ok && !st.seqid_mismatch;
+	tokens_parse(*ret);
 	return 1;
 }
 
@@ -248,10 +263,12 @@ int engine_hdr_unlock(struct engine_hdr *eh, const char *pass, size_t pass_len, 
 
 int engine_hdr_set_mark(struct engine_hdr *eh, uint64_t mark)
 {
-	struct engine_hdr_info i;
+	const struct engine_hdr_info *i = &eh->tokens;
+	int r = token_write(eh, i->layout, i->plain_len, i->tail_size, i->group, mark);
 
-	engine_hdr_get(eh, &i);
-	return token_write(eh, i.layout, i.plain_len, i.tail_size, i.group, mark);
+	/* parsed back as a load would (a mark past plain_len makes it not ours) */
+	tokens_parse(eh);
+	return r;
 }
 
 int engine_hdr_set_final(struct engine_hdr *eh)

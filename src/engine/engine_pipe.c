@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "crypto.h"
-#include "crypto_xts_aesni.h"
 #include "engine_pipe.h"
 #include "engine_record.h"
 #include "log.h"
@@ -59,31 +58,24 @@ uint64_t engine_sector_digest(const void *data, size_t len)
 	return h;
 }
 
+/* The data cipher is the crypto layer's bulk AES-XTS (it picks the
+ * implementation); the engine adds LUKS2's tweak numbering. */
 struct engine_cipher {
-	struct crypto_xts *ref;
-	struct aesni_xts *fast;
-	bool wide;
+	struct crypto_xts_bulk *x;
 };
 
 int engine_xts(struct engine_cipher *c, bool encrypt, uint64_t plain_off, uint32_t sector_size,
 	       const void *in, void *out, size_t len)
 {
-	int (*fn)(struct crypto_xts *, uint64_t, size_t, const void *, void *, size_t) =
-		encrypt ? crypto_xts_encrypt : crypto_xts_decrypt;
+	int (*fn)(struct crypto_xts_bulk *, uint64_t, size_t, const void *, void *, size_t) =
+		encrypt ? crypto_xts_bulk_encrypt : crypto_xts_bulk_decrypt;
 
 	if (len % sector_size || sector_size % 512)
 		return -EINVAL;
-	if (c->fast) {
-		for (size_t o = 0; o < len; o += sector_size)
-			(encrypt ? aesni_xts_encrypt : aesni_xts_decrypt)(
-				c->fast, (plain_off + o) / 512, (const uint8_t *)in + o,
-				(uint8_t *)out + o, sector_size);
-		return 0;
-	}
 	if (sector_size == 512)
-		return fn(c->ref, plain_off / 512, 512, in, out, len);
+		return fn(c->x, plain_off / 512, 512, in, out, len);
 	for (size_t o = 0; o < len; o += sector_size) {
-		int r = fn(c->ref, (plain_off + o) / 512, sector_size, (const uint8_t *)in + o,
+		int r = fn(c->x, (plain_off + o) / 512, sector_size, (const uint8_t *)in + o,
 			   (uint8_t *)out + o, sector_size);
 
 		if (r < 0)
@@ -92,56 +84,17 @@ int engine_xts(struct engine_cipher *c, bool encrypt, uint64_t plain_off, uint32
 	return 0;
 }
 
-/* The fast path must give the reference's bytes, both ways, before the disk
- * sees any of it. */
-static bool aesni_agrees(struct engine_cipher *c)
-{
-	uint8_t in[4096], a[4096], b[4096];
-	struct engine_cipher ref = { .ref = c->ref };
-	bool ok;
-
-	for (size_t i = 0; i < sizeof(in); i++)
-		in[i] = (uint8_t)(i * 31 + (i >> 8));
-	ok = engine_xts(&ref, true, 123 * 4096, 4096, in, a, sizeof(in)) == 0 &&
-	     engine_xts(c, true, 123 * 4096, 4096, in, b, sizeof(in)) == 0 &&
-	     memcmp(a, b, sizeof(a)) == 0 &&
-	     engine_xts(c, false, 123 * 4096, 4096, b, a, sizeof(in)) == 0 &&
-	     memcmp(a, in, sizeof(in)) == 0;
-	explicit_bzero(a, sizeof(a));
-	explicit_bzero(b, sizeof(b));
-	return ok;
-}
-
 int engine_cipher_new(struct engine_cipher **ret, const void *key, size_t key_len)
 {
 	struct engine_cipher *c = calloc(1, sizeof(*c));
-	/* Not a test hook (test_hooks.h), kept in the release build: it picks
-	 * among implementations of the same XTS that are each checked against
-	 * mbedTLS on a sector before use (aesni_agrees), so whoever sets it
-	 * (also through a dot-less kernel parameter) changes the speed only,
-	 * never the bytes written, the key or where anything goes. */
-	const char *force = getenv("ROOTCRYPT_XTS");
 	int r;
 
 	if (!c)
 		return log_error(ENOMEM, "out of memory");
-	r = crypto_xts_new(&c->ref, key, key_len);
+	r = crypto_xts_bulk_new(&c->x, key, key_len);
 	if (r < 0) {
 		free(c);
 		return r;
-	}
-	if (!(force && strcmp(force, "mbedtls") == 0) && aesni_xts_supported() &&
-	    aesni_xts_new(&c->fast, key, key_len) == 0) {
-		c->wide = aesni_xts_set_wide(c->fast, !(force && strcmp(force, "aesni") == 0));
-		if (c->wide && !aesni_agrees(c)) {
-			log_warn("VAES XTS kernel disagrees with mbedTLS: using AES-NI alone");
-			c->wide = aesni_xts_set_wide(c->fast, false);
-		}
-		if (!aesni_agrees(c)) {
-			log_warn("AES-NI XTS disagrees with mbedTLS: using mbedTLS");
-			aesni_xts_free(c->fast);
-			c->fast = NULL;
-		}
 	}
 	log_debug("data cipher backend: %s", engine_cipher_name(c));
 	*ret = c;
@@ -150,15 +103,14 @@ int engine_cipher_new(struct engine_cipher **ret, const void *key, size_t key_le
 
 const char *engine_cipher_name(const struct engine_cipher *c)
 {
-	return !c->fast ? "mbedtls" : c->wide ? "vaes-avx512" : "aes-ni";
+	return crypto_xts_bulk_name(c->x);
 }
 
 void engine_cipher_free(struct engine_cipher *c)
 {
 	if (!c)
 		return;
-	aesni_xts_free(c->fast);
-	crypto_xts_free(c->ref);
+	crypto_xts_bulk_free(c->x);
 	free(c);
 }
 

@@ -42,10 +42,9 @@ int engine_pipe_stop(struct engine_pipe *p);
 int engine_xts(struct engine_cipher *c, bool encrypt, uint64_t plain_off, uint32_t sector_size,
 	       const void *in, void *out, size_t len);
 
-/* The data cipher: AES-NI (with its VAES kernel when the CPU has AVX-512
- * VAES) when it agrees with mbedTLS on a self-test sector, else mbedTLS
- * (crypto_xts). ROOTCRYPT_XTS=mbedtls forces the reference, =aesni the
- * 128-bit AES-NI loop (benchmarks, tests). */
+/* The data cipher: the crypto layer's bulk AES-XTS (crypto_xts_bulk_new in
+ * crypto.h picks the implementation for this CPU and honours ROOTCRYPT_XTS);
+ * engine_xts adds LUKS2's tweak numbering on top. */
 int engine_cipher_new(struct engine_cipher **ret, const void *key, size_t key_len);
 const char *engine_cipher_name(const struct engine_cipher *c);
 void engine_cipher_free(struct engine_cipher *c);

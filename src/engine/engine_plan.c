@@ -1,4 +1,6 @@
 /* Pure planning and decisions; see engine_plan.h and ENGINE.md. */
+#include <errno.h>
+
 #include "engine_plan.h"
 
 static uint64_t align_down(uint64_t x, uint64_t a)
@@ -110,4 +112,43 @@ const char *engine_action_name(enum engine_action a)
 	case ENGINE_REFUSE_SIGNATURE: return "refuse-signature";
 	}
 	return "?";
+}
+
+int engine_plan_sizes(enum engine_layout layout, uint64_t want_data_off, uint64_t want_unit,
+		      uint64_t want_group, struct engine_sizes *ret)
+{
+	uint64_t H = layout == ENGINE_LAYOUT_SHIFT ?
+			     (want_data_off ? want_data_off : ENGINE_DATA_OFF_DEFAULT) : 0;
+	uint64_t U = want_unit ? want_unit : ENGINE_UNIT_DEFAULT;
+	uint64_t G = want_group ? want_group : ENGINE_GROUP_DEFAULT;
+
+	if (layout == ENGINE_LAYOUT_SHIFT && U > H)
+		U = H;
+	if (G < U)
+		U = G;
+	if (H % 4096 || U % 4096 || !U)
+		return -EINVAL;
+	ret->data_off = H;
+	ret->unit = U;
+	ret->group = G / U * U;
+	return 0;
+}
+
+int engine_plan_pass_io(enum engine_layout layout, uint64_t unit, uint64_t hdr_data_off,
+			uint64_t hdr_group, struct engine_pass_io *ret)
+{
+	if (layout == ENGINE_LAYOUT_SHIFT) {
+		if (unit > hdr_data_off)
+			unit = hdr_data_off;
+		if (!unit || unit % 4096)
+			return -EINVAL;
+		ret->unit = unit;
+		ret->slots = ENGINE_SHIFT_BUFFERS / unit > 3 ? (unsigned)(ENGINE_SHIFT_BUFFERS / unit) : 3;
+		return 0;
+	}
+	if (hdr_group % unit)
+		unit = hdr_group;
+	ret->unit = unit;
+	ret->slots = (unsigned)(2 * hdr_group / unit) + 1;
+	return 0;
 }

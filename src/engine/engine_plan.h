@@ -10,6 +10,38 @@ enum engine_layout {
 	ENGINE_LAYOUT_DETACHED,		/* header in a file, data at the same offsets */
 };
 
+#define ENGINE_DATA_OFF_DEFAULT (16ull << 20)	/* H, like cryptsetup's default */
+#define ENGINE_UNIT_DEFAULT (16ull << 20)	/* U: one I/O, like dd's best block size here */
+#define ENGINE_SHIFT_BUFFERS (32ull << 20)	/* shift read-ahead budget (min 3 units) */
+#define ENGINE_GROUP_DEFAULT (16ull << 20)	/* G, detached: bytes per digest record */
+
+/* Sizes chosen when a conversion is opened, from the caller's tuning
+ * (0 = default): H the shift (0 for detached), U the I/O unit, G the
+ * detached group. U never exceeds H (shift) nor G, and G is whole units. */
+struct engine_sizes {
+	uint64_t data_off;	/* H */
+	uint64_t unit;		/* U */
+	uint64_t group;		/* G */
+};
+/* -EINVAL (nothing logged) when H or U is not a multiple of 4096 or U is 0. */
+int engine_plan_sizes(enum engine_layout layout, uint64_t want_data_off, uint64_t want_unit,
+		      uint64_t want_group, struct engine_sizes *ret);
+
+/* The unit and the pipeline's slot count for one pass over a header's data:
+ * the open-time unit, cut to the header's shift (shift: a unit never
+ * exceeds H, ENGINE.md) or raised to the header's group when the group is
+ * not whole units (detached: a record covers whole units). Slots: shift
+ * ENGINE_SHIFT_BUFFERS worth, at least 3 (one unit read, one encrypted, one
+ * written); detached two groups and one more (a whole group is held for its
+ * record while the next is read ahead). -EINVAL when the shift unit ends up
+ * 0 or not a multiple of 4096 (a header whose shift is not). */
+struct engine_pass_io {
+	uint64_t unit;
+	unsigned slots;
+};
+int engine_plan_pass_io(enum engine_layout layout, uint64_t unit, uint64_t hdr_data_off,
+			uint64_t hdr_group, struct engine_pass_io *ret);
+
 /* One I/O unit: plaintext at src (plain_off for the tweak) goes to dst. */
 struct engine_unit {
 	uint64_t plain_off;	/* offset inside the plaintext; tweak = plain_off / sector */

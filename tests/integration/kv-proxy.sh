@@ -5,6 +5,7 @@
 #    request fails with one line naming the proxy, nothing is stored.
 # 2. They point at a live CONNECT proxy: store and fetch succeed, the proxy
 #    saw only CONNECTs to the vault host, never an IMDS request.
+# 3. no_proxy names the vault domain: the dead proxy is bypassed (libcurl's own rule).
 set -eu
 t=$(mktemp -d)
 . "$(dirname "$0")/../fake/lib.sh"
@@ -56,3 +57,9 @@ bad=$(grep -v "^CONNECT $vault_host:$vault_port HTTP/1.1$" "$t/proxy.log" || :)
 [ "$(wc -l <"$t/proxy.log")" -ge 4 ] || { echo "vault did not go through the proxy"; exit 1; }
 [ "$(fake_json "len([e for e in log if e['service'] == 'imds' and e['status'] == 200])")" -ge 3 ] ||
 	{ echo "IMDS not reached directly"; exit 1; }
+
+# 3. no_proxy naming the vault host: libcurl's own no_proxy rule sends the
+#    request directly even though https_proxy points at a dead port.
+env https_proxy=http://127.0.0.1:1 all_proxy=http://127.0.0.1:1 no_proxy=".vault.azure.net" \
+	"$ROOTCRYPT" key store --new --key-file "$t/k3" $common --secret p3 >/dev/null 2>"$t/err4" ||
+	{ echo "no_proxy did not bypass the proxy"; cat "$t/err4"; exit 1; }

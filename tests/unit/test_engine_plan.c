@@ -1,4 +1,5 @@
 /* Chunk planning, the shift commit rule and resume decisions. */
+#include <errno.h>
 #include <stdlib.h>
 #include "engine_plan.h"
 #include "progress.h"
@@ -195,4 +196,59 @@ TEST(progress_final_line_is_not_repeated)
 	fclose(out);
 	CHECK(strstr(text, "\"percent\":100.0") != NULL);
 	free(text);
+}
+
+/* The sizes a conversion opens with (engine_plan_sizes): defaults, U cut to
+ * H (shift) and to G, G rounded to whole units, refusal of unaligned sizes. */
+TEST(engine_plan_sizes_defaults_and_clamps)
+{
+	struct engine_sizes s;
+
+	CHECK_EQ_INT(engine_plan_sizes(ENGINE_LAYOUT_SHIFT, 0, 0, 0, &s), 0);
+	CHECK_EQ_INT(s.data_off, ENGINE_DATA_OFF_DEFAULT);
+	CHECK_EQ_INT(s.unit, ENGINE_UNIT_DEFAULT);
+	CHECK_EQ_INT(s.group, ENGINE_GROUP_DEFAULT);
+	CHECK_EQ_INT(engine_plan_sizes(ENGINE_LAYOUT_DETACHED, 1 << 20, 0, 0, &s), 0);
+	CHECK_EQ_INT(s.data_off, 0);	/* detached never shifts */
+	CHECK_EQ_INT(s.unit, ENGINE_UNIT_DEFAULT);
+	/* shift: a unit never exceeds H */
+	CHECK_EQ_INT(engine_plan_sizes(ENGINE_LAYOUT_SHIFT, 64 << 10, 1 << 20, 0, &s), 0);
+	CHECK_EQ_INT(s.unit, 64 << 10);
+	/* nor G; G is then whole units */
+	CHECK_EQ_INT(engine_plan_sizes(ENGINE_LAYOUT_DETACHED, 0, 1 << 20, 256 << 10, &s), 0);
+	CHECK_EQ_INT(s.unit, 256 << 10);
+	CHECK_EQ_INT(s.group, 256 << 10);
+	CHECK_EQ_INT(engine_plan_sizes(ENGINE_LAYOUT_DETACHED, 0, 64 << 10, 200 << 10, &s), 0);
+	CHECK_EQ_INT(s.unit, 64 << 10);
+	CHECK_EQ_INT(s.group, 192 << 10);
+	CHECK_EQ_INT(engine_plan_sizes(ENGINE_LAYOUT_SHIFT, 4096 + 512, 0, 0, &s), -EINVAL);
+	CHECK_EQ_INT(engine_plan_sizes(ENGINE_LAYOUT_DETACHED, 0, 6000, 0, &s), -EINVAL);
+}
+
+/* The unit and slots of one pass (engine_plan_pass_io), from the header
+ * being converted. */
+TEST(engine_plan_pass_io_unit_and_slots)
+{
+	struct engine_pass_io io;
+
+	/* shift: budget / unit slots, at least 3; unit cut to the header's H */
+	CHECK_EQ_INT(engine_plan_pass_io(ENGINE_LAYOUT_SHIFT, 16 << 20, 16 << 20, 0, &io), 0);
+	CHECK_EQ_INT(io.unit, 16 << 20);
+	CHECK_EQ_INT(io.slots, 3);
+	CHECK_EQ_INT(engine_plan_pass_io(ENGINE_LAYOUT_SHIFT, 1 << 20, 16 << 20, 0, &io), 0);
+	CHECK_EQ_INT(io.slots, ENGINE_SHIFT_BUFFERS / (1 << 20));
+	CHECK_EQ_INT(engine_plan_pass_io(ENGINE_LAYOUT_SHIFT, 1 << 20, 64 << 10, 0, &io), 0);
+	CHECK_EQ_INT(io.unit, 64 << 10);
+	CHECK_EQ_INT(io.slots, ENGINE_SHIFT_BUFFERS / (64 << 10));
+	/* a header whose shift is 0 or unaligned cannot be converted */
+	CHECK_EQ_INT(engine_plan_pass_io(ENGINE_LAYOUT_SHIFT, 1 << 20, 0, 0, &io), -EINVAL);
+	CHECK_EQ_INT(engine_plan_pass_io(ENGINE_LAYOUT_SHIFT, 1 << 20, 6000, 0, &io), -EINVAL);
+	/* detached: two groups and one unit of slots */
+	CHECK_EQ_INT(engine_plan_pass_io(ENGINE_LAYOUT_DETACHED, 64 << 10, 0, 256 << 10, &io), 0);
+	CHECK_EQ_INT(io.unit, 64 << 10);
+	CHECK_EQ_INT(io.slots, 9);
+	/* a header group that is not whole units: the unit becomes the group */
+	CHECK_EQ_INT(engine_plan_pass_io(ENGINE_LAYOUT_DETACHED, 64 << 10, 0, 96 << 10, &io), 0);
+	CHECK_EQ_INT(io.unit, 96 << 10);
+	CHECK_EQ_INT(io.slots, 3);
 }
