@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 
 /* Digits up to the first non-digit; *end points there. */
 static int parse_digits(const char *s, uint64_t *ret, const char **end)
@@ -81,5 +82,37 @@ int parse_int(const char *s, int min, int max, int *ret)
 	if (min < 0 || v < (uint64_t)min || v > (uint64_t)max)
 		return -ERANGE;
 	*ret = (int)v;
+	return 0;
+}
+
+int parse_uuid(const char *s, uint8_t out[16])
+{
+	static const unsigned dash_at[] = { 8, 13, 18, 23 };
+	uint8_t v[16];
+	unsigned n = 0, d = 0;
+
+	if (!s || strlen(s) != 36)
+		return -EINVAL;
+	for (unsigned i = 0; i < 36; i++) {
+		int x;
+
+		if (d < 4 && i == dash_at[d]) {
+			if (s[i] != '-')
+				return -EINVAL;
+			d++;
+			continue;
+		}
+		if (s[i] >= '0' && s[i] <= '9')
+			x = s[i] - '0';
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			x = s[i] - 'a' + 10;
+		else if (s[i] >= 'A' && s[i] <= 'F')
+			x = s[i] - 'A' + 10;
+		else
+			return -EINVAL;
+		v[n / 2] = (uint8_t)(n % 2 ? v[n / 2] | x : x << 4);
+		n++;
+	}
+	memcpy(out, v, 16);
 	return 0;
 }

@@ -12,3 +12,9 @@ int parse_size(const char *s, uint64_t *ret);
 
 /* As parse_u64, for a value in [min, max] (min >= 0). */
 int parse_int(const char *s, int min, int max, int *ret);
+
+/* A UUID in its text form (8-4-4-4-12 hex digits, either case) to its 16
+ * bytes in text order, as an ext4 superblock or a LUKS2 header holds it.
+ * (A GPT entry stores the first three groups little-endian: the caller
+ * swaps them.) */
+int parse_uuid(const char *s, uint8_t out[16]);

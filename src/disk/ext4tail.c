@@ -490,3 +490,37 @@ uint64_t ext4tail_min_end(const struct ext4tail *t, uint32_t margin)
 	}
 	return t->blocks * t->block_size;
 }
+
+int ext4tail_block_in_use(struct blkdev *d, const struct ext4tail *t, uint64_t blk,
+			  bool *ret_used)
+{
+	struct extent *x;
+	uint8_t *buf;
+	size_t nx = 0;
+	uint32_t g;
+	int r = 0;
+
+	if (blk < t->first_data_block || blk >= t->blocks || !t->groups)
+		return log_error(EINVAL, "'%s': block %llu is outside the ext4 file system",
+				 d->name, (unsigned long long)blk);
+	g = (uint32_t)((blk - t->first_data_block) / t->blocks_per_group);
+	x = meta_extents(t, &nx);
+	buf = blkdev_alloc(t->block_size);
+	if (!x || !buf) {
+		r = log_error(ENOMEM, "out of memory");
+		goto out;
+	}
+	if (is_meta(x, nx, blk)) {
+		*ret_used = true;
+	} else if (t->uninit_flags && (t->groups[g].flags & BG_BLOCK_UNINIT)) {
+		*ret_used = false; /* only the group's own metadata is in use */
+	} else {
+		r = blkdev_read(d, buf, t->block_size, t->groups[g].block_bitmap * t->block_size);
+		if (r == 0)
+			*ret_used = bit(buf, blk - t->groups[g].start);
+	}
+out:
+	free(buf);
+	free(x);
+	return r;
+}

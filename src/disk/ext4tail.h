@@ -62,6 +62,10 @@ int ext4tail_parse_groups(const uint8_t *gdt, size_t len, struct ext4tail *t);
  * the end down. One error line on failure; ext4tail_free() afterwards. */
 int ext4tail_read(struct blkdev *d, struct ext4tail *t);
 void ext4tail_free(struct ext4tail *t);
+/* Whether block blk is in use: any group's metadata, or set in its group's
+ * block bitmap (read from d). t from ext4tail_read(). */
+int ext4tail_block_in_use(struct blkdev *d, const struct ext4tail *t, uint64_t blk,
+			  bool *ret_used);
 
 /* Whether resize2fs shrinking to f bytes would move nothing. Pure. */
 void ext4tail_check(const struct ext4tail *t, uint64_t f, struct ext4tail_verdict *ret);
