@@ -33,6 +33,8 @@ static const struct subcommand subcommands[] = {
 	{ "debug-http", cmd_debug_http, "debug-http URL [--ca-file F] [--resolve H:P:A] [--method M]", true },
 	{ "debug-luks2", cmd_debug_luks2, "debug-luks2 ACTION FILE [...]   (LUKS2 header tests)", true },
 	{ "debug-ext4tail", cmd_debug_ext4tail, "debug-ext4tail DEVICE [END...]   (shrink rule tests)", true },
+	{ "debug-bootsplit", cmd_debug_bootsplit,
+	  "debug-bootsplit fill|fstab|decide --work DIR ...   (/boot split step tests)", true },
 };
 
 static void usage(FILE *f)
