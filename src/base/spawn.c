@@ -51,3 +51,16 @@ int spawn_wait(const char *const *argv, int *ret_status)
 	*ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 256 + WTERMSIG(status);
 	return 0;
 }
+
+int run_program(const char *const *argv)
+{
+	int status, r = spawn_wait(argv, &status);
+
+	if (r < 0)
+		return r;
+	if (status == 0)
+		return 0;
+	if (status < 256)
+		return log_error(EIO, "\"%s\" failed with exit code %d", argv[0], status);
+	return log_error(EIO, "\"%s\" died with signal %d", argv[0], status - 256);
+}

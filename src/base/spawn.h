@@ -9,3 +9,8 @@
  * signal ended it; -ENOENT (one error line) when it cannot be executed,
  * another negative errno when it cannot be started or waited for. */
 int spawn_wait(const char *const *argv, int *ret_status);
+
+/* As spawn_wait, for a tool that must succeed: 0 when it exits 0, else one
+ * line naming it and how it ended (-ENOENT when it cannot be executed,
+ * -EIO for a non-zero exit or a signal). */
+int run_program(const char *const *argv);

@@ -41,3 +41,28 @@ void bootmount_release(const char *dir)
 	else
 		rmdir(dir);
 }
+
+int bootmount_fs(const char *device, const char *dir, unsigned long flags)
+{
+	static const char *const types[] = { "ext4", "xfs" };
+	unsigned long f = flags | MS_NODEV | MS_NOEXEC | MS_NOSUID | MS_NOATIME;
+	int err = ENODEV;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return log_error_errno(errno, "cannot create mount point \"%s\"", dir);
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (mount(device, dir, types[i], f, NULL) == 0)
+			return 0;
+		if (errno != EINVAL && errno != ENODEV)
+			return log_error_errno(errno, "cannot mount \"%s\" on \"%s\" (%s)", device,
+					       dir, types[i]);
+		err = errno;
+	}
+	return log_error_errno(err, "cannot mount \"%s\": not ext4 or XFS", device);
+}
+
+void bootmount_unmount(const char *dir)
+{
+	if (umount2(dir, 0) < 0 && errno != EINVAL && errno != ENOENT)
+		log_warn("cannot unmount \"%s\": %s", dir, strerror(errno));
+}

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "luks2.h"
 #include "secmem.h"
@@ -29,24 +30,6 @@ const char *unlock_cryptsetup_path(void)
 		if (access(candidates[i], X_OK) == 0)
 			return candidates[i];
 	return NULL;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* What cryptsetup is about to open must be the kind of volume rootcrypt
@@ -148,7 +131,7 @@ int unlock_open(const char *target, const char *header, const char *name, const 
 	/* cryptsetup may exit before reading everything (e.g. bad header);
 	 * a SIGPIPE must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	r = write_all(pipefd[1], pass, pass_len);
+	r = fileio_write_all(pipefd[1], pass, pass_len);
 	close(pipefd[1]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)

@@ -18,6 +18,7 @@
 #include "keystore.h"
 #include "luks2.h"
 #include "keyfile.h"
+#include "fileio.h"
 #include "log.h"
 #include "parse.h"
 #include "secmem.h"
@@ -66,18 +67,10 @@ static int open_key_output(const char *path)
 
 static int write_all(int fd, const char *path, const void *data, size_t len)
 {
-	const char *p = data;
+	int r = fileio_write_all(fd, data, len);
 
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return log_error_errno(errno, "cannot write key file '%s'", path);
-		p += n;
-		len -= (size_t)n;
-	}
+	if (r < 0)
+		return log_error_errno(r, "cannot write key file '%s'", path);
 	if (fd != STDOUT_FILENO && fsync(fd) < 0)
 		return log_error_errno(errno, "cannot sync key file '%s'", path);
 	return 0;

@@ -34,6 +34,8 @@ static const struct subcommand subcommands[] = {
 	{ "debug-luks2", cmd_debug_luks2, "debug-luks2 ACTION FILE [...]   (LUKS2 header tests)", true },
 	{ "debug-ext4tail", cmd_debug_ext4tail, "debug-ext4tail DEVICE [END...]   (shrink rule tests)", true },
 	{ "debug-shrink", cmd_debug_shrink, "debug-shrink DEVICE FS-UUID PART-UUID BOOT-UUID TARGET   (boot split step 1 tests)", true },
+	{ "debug-bootsplit", cmd_debug_bootsplit,
+	  "debug-bootsplit fill|fstab|decide --work DIR ...   (/boot split step tests)", true },
 };
 
 static void usage(FILE *f)

@@ -41,6 +41,20 @@ static uint64_t be64_at(const uint8_t *p)
 	return be64toh(v);
 }
 
+static void uuid_text(const uint8_t *u, char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	char *o = out;
+
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*o++ = '-';
+		*o++ = hex[u[i] >> 4];
+		*o++ = hex[u[i] & 15];
+	}
+	*o = 0;
+}
+
 int fsprobe_parse(const uint8_t *head, size_t len, struct fsprobe_fs *ret)
 {
 	if (len >= 2048 && le16_at(head + 1024 + 0x38) == 0xEF53) {
@@ -55,6 +69,7 @@ int fsprobe_parse(const uint8_t *head, size_t len, struct fsprobe_fs *ret)
 		ret->type = "ext4";
 		ret->block_size = 1024u << log_bs;
 		ret->size = blocks * ret->block_size;
+		uuid_text(sb + 0x68, ret->uuid); /* s_uuid */
 		return blocks ? 1 : -EINVAL;
 	}
 	if (len >= 16 && memcmp(head, "XFSB", 4) == 0) {
@@ -67,6 +82,7 @@ int fsprobe_parse(const uint8_t *head, size_t len, struct fsprobe_fs *ret)
 		ret->type = "xfs";
 		ret->block_size = bs;
 		ret->size = dblocks * bs;
+		uuid_text(head + 32, ret->uuid); /* sb_uuid */
 		return 1;
 	}
 	return 0;

@@ -13,6 +13,7 @@ struct fsprobe_fs {
 	const char *type;	/* "ext4" (ext2/3/4) or "xfs" */
 	uint32_t block_size;
 	uint64_t size;		/* bytes the file system uses from offset 0 */
+	char uuid[37];		/* the file system's UUID, lower case (blkid's form) */
 };
 
 /* 1 and *ret filled when a known file system is found, 0 when not,

@@ -12,7 +12,7 @@ need cryptsetup mkfs.ext4 strings
 [ -n "${ROOTCRYPT_TEST:-}" ] || { echo "skip: ROOTCRYPT_TEST (the test build) not given"; exit 77; }
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
-hooks='ROOTCRYPT_CRYPTSETUP|ROOTCRYPT_MAPPER_DIR|ROOTCRYPT_FAULT_AFTER_OPS|ROOTCRYPT_CONSOLE'
+hooks='ROOTCRYPT_CRYPTSETUP|ROOTCRYPT_MAPPER_DIR|ROOTCRYPT_FAULT_AFTER_OPS|ROOTCRYPT_CONSOLE|ROOTCRYPT_FAULT_KILL_AFTER_FILES'
 
 # 1. The names are not in the release binary at all.
 strings "$ROOTCRYPT_TEST" | grep -Eq 'ROOTCRYPT_CRYPTSETUP' ||

@@ -23,6 +23,11 @@ TEST(fsprobe_ext4_sizes)
 	CHECK_EQ_STR(fs.type, "ext4");
 	CHECK_EQ_INT(fs.block_size, 4096);
 	CHECK_EQ_INT(fs.size, 12345ull * 4096);
+	CHECK_EQ_STR(fs.uuid, "00000000-0000-0000-0000-000000000000");
+	memcpy(head + 1024 + 0x68, "\x12\x34\x56\x78\x9a\xbc\xde\xf0\x01\x23\x45\x67\x89\xab\xcd\xef",
+	       16); /* s_uuid, as blkid prints it */
+	CHECK_EQ_INT(fsprobe_parse(head, sizeof(head), &fs), 1);
+	CHECK_EQ_STR(fs.uuid, "12345678-9abc-def0-0123-456789abcdef");
 	/* 64bit feature brings in the high word */
 	v = htole32(0x80);
 	memcpy(head + 1024 + 0x60, &v, 4);
@@ -51,6 +56,9 @@ TEST(fsprobe_xfs_and_signatures)
 	CHECK_EQ_INT(fsprobe_parse(head, sizeof(head), &fs), 1);
 	CHECK_EQ_STR(fs.type, "xfs");
 	CHECK_EQ_INT(fs.size, 5000ull * 4096);
+	memcpy(head + 32, "\xfe\xdc\xba\x98\x76\x54\x32\x10\x00\x11\x22\x33\x44\x55\x66\x77", 16);
+	CHECK_EQ_INT(fsprobe_parse(head, sizeof(head), &fs), 1);
+	CHECK_EQ_STR(fs.uuid, "fedcba98-7654-3210-0011-223344556677"); /* sb_uuid */
 
 	memset(head, 0, sizeof(head));
 	memcpy(head, "LUKS\xba\xbe", 6);
