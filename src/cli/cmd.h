@@ -16,3 +16,4 @@ int cmd_config(int argc, char **argv);
 int cmd_debug_http(int argc, char **argv);
 int cmd_debug_luks2(int argc, char **argv);
 int cmd_debug_ext4tail(int argc, char **argv);
+int cmd_debug_bootloader(int argc, char **argv);

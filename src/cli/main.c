@@ -33,6 +33,7 @@ static const struct subcommand subcommands[] = {
 	{ "debug-http", cmd_debug_http, "debug-http URL [--ca-file F] [--resolve H:P:A] [--method M]", true },
 	{ "debug-luks2", cmd_debug_luks2, "debug-luks2 ACTION FILE [...]   (LUKS2 header tests)", true },
 	{ "debug-ext4tail", cmd_debug_ext4tail, "debug-ext4tail DEVICE [END...]   (shrink rule tests)", true },
+	{ "debug-bootloader", cmd_debug_bootloader, "debug-bootloader esp-switch|bios-stage|bios-switch ...   (/boot split loader tests)", true },
 };
 
 static void usage(FILE *f)
