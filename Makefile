@@ -270,7 +270,7 @@ FUZZ_DISK_SRCS := src/disk/parttable.c src/disk/blkdev.c src/disk/fatfile.c src/
 	src/boot/bios_core.c src/engine/engine_record.c src/engine/engine_plan.c \
 	src/engine/engine_pipe.c src/crypto/crypto_mbedtls.c src/crypto/crypto_hash_mbedtls.c \
 	src/crypto/crypto_xts_mbedtls.c src/crypto/crypto_xts_aesni.c src/crypto/crypto_xts_bulk.c \
-	src/base/log.c src/base/secmem.c
+	src/base/log.c src/base/secmem.c src/base/parse.c
 # clang 14 cannot check for VAES with __builtin_cpu_supports: that one file
 # is built by $(CC), uninstrumented (it is a cipher kernel, not a parser).
 fuzz-disk:

@@ -1,7 +1,9 @@
 #include "parse.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 
 /* Digits up to the first non-digit; *end points there. */
 static int parse_digits(const char *s, uint64_t *ret, const char **end)
@@ -81,5 +83,18 @@ int parse_int(const char *s, int min, int max, int *ret)
 	if (min < 0 || v < (uint64_t)min || v > (uint64_t)max)
 		return -ERANGE;
 	*ret = (int)v;
+	return 0;
+}
+
+int parse_uuid_text(const char *s)
+{
+	if (!s || strlen(s) != 36)
+		return -EINVAL;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return -EINVAL;
+	}
 	return 0;
 }

@@ -12,3 +12,7 @@ int parse_size(const char *s, uint64_t *ret);
 
 /* As parse_u64, for a value in [min, max] (min >= 0). */
 int parse_int(const char *s, int min, int max, int *ret);
+
+/* 0 when s is a UUID in text form (8-4-4-4-12 hex digits, either case, 36
+ * characters), -EINVAL when not. */
+int parse_uuid_text(const char *s);

@@ -10,19 +10,7 @@
 #include "esp_stub.h"
 #include "fatfile.h"
 #include "log.h"
-
-static bool is_uuid(const char *s)
-{
-	if (!s || strlen(s) != ESP_UUID_LEN)
-		return false;
-	for (int i = 0; i < ESP_UUID_LEN; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-			return false;
-	}
-	return true;
-}
+#include "parse.h"
 
 static int refuse(const char **why, const char *reason)
 {
@@ -124,7 +112,7 @@ static int patch_line(uint8_t *l, size_t n, const char *r_uuid, const char *b_uu
 
 static int check_args(const char *r_uuid, const char *b_uuid, const char **why)
 {
-	if (!is_uuid(r_uuid) || !is_uuid(b_uuid))
+	if (parse_uuid_text(r_uuid) < 0 || parse_uuid_text(b_uuid) < 0)
 		return refuse(why, "R and B must be file system UUIDs (36 characters)");
 	if (strcasecmp(r_uuid, b_uuid) == 0)
 		return refuse(why, "R and B are the same UUID");

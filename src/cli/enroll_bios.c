@@ -1,5 +1,4 @@
 /* Staging of the BIOS core for the /boot split (enroll_bios.h). */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,23 +11,13 @@
 #include "crypto.h"
 #include "enroll_bios.h"
 #include "log.h"
-
-static int valid_uuid(const char *s)
-{
-	if (strlen(s) != 36)
-		return 0;
-	for (int i = 0; i < 36; i++)
-		if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-'
-							       : !isxdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
+#include "parse.h"
 
 int enroll_bios_load_cfg(const char *b_uuid, unsigned k, char *out, size_t out_len)
 {
 	int n;
 
-	if (!valid_uuid(b_uuid) || k == 0 || k > 128)
+	if (parse_uuid_text(b_uuid) < 0 || k == 0 || k > 128)
 		return -EINVAL;
 	n = snprintf(out, out_len, "search.fs_uuid %s root hd0,gpt%u\nset prefix=($root)'/grub'\n",
 		     b_uuid, k);
