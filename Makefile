@@ -263,12 +263,14 @@ fuzz-luks2:
 .PHONY: fuzz-luks2
 
 # libFuzzer targets for what the disk itself says beyond the LUKS2 header:
-# the GPT/MBR reader and grow planner, the detached layout's digest records.
-FUZZ_DISK := parttable engine_record
-FUZZ_DISK_SRCS := src/disk/parttable.c src/disk/blkdev.c src/engine/engine_record.c src/engine/engine_plan.c \
+# the GPT/MBR reader and grow planner, the detached layout's digest records,
+# the FAT reader + ESP switch and the BIOS sector 0 checks of the /boot split.
+FUZZ_DISK := parttable engine_record bootloader
+FUZZ_DISK_SRCS := src/disk/parttable.c src/disk/blkdev.c src/disk/fatfile.c src/boot/esp_stub.c \
+	src/boot/bios_core.c src/engine/engine_record.c src/engine/engine_plan.c \
 	src/engine/engine_pipe.c src/crypto/crypto_mbedtls.c src/crypto/crypto_hash_mbedtls.c \
-	src/crypto/crypto_xts_mbedtls.c src/crypto/crypto_xts_aesni.c \
-	src/base/log.c src/base/secmem.c
+	src/crypto/crypto_xts_mbedtls.c src/crypto/crypto_xts_aesni.c src/crypto/crypto_xts_bulk.c \
+	src/base/log.c src/base/secmem.c src/base/parse.c
 # clang 14 cannot check for VAES with __builtin_cpu_supports: that one file
 # is built by $(CC), uninstrumented (it is a cipher kernel, not a parser).
 fuzz-disk:
@@ -276,7 +278,7 @@ fuzz-disk:
 	@$(CC) -D_GNU_SOURCE -Isrc/crypto -Isrc/base -std=c11 -O1 -g -c \
 		-o $(FUZZ_OUT)/crypto_xts_vaes.o src/crypto/crypto_xts_vaes.c
 	@set -e; for f in $(FUZZ_DISK); do \
-		clang -D_GNU_SOURCE -Isrc/disk -Isrc/engine -Isrc/crypto -Isrc/base -Isrc/luks2 \
+		clang -D_GNU_SOURCE -Isrc/disk -Isrc/boot -Isrc/engine -Isrc/crypto -Isrc/base -Isrc/luks2 \
 			-std=c11 $(WARN) -g -O1 -pthread \
 			-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 			-o $(FUZZ_OUT)/fuzz_$$f tests/fuzz/fuzz_$$f.c $(FUZZ_DISK_SRCS) \

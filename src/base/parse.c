@@ -1,5 +1,6 @@
 #include "parse.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -114,5 +115,13 @@ int parse_uuid(const char *s, uint8_t out[16])
 		n++;
 	}
 	memcpy(out, v, 16);
+	return 0;
+}
+
+int parse_uuid_text(const char *s)
+{
+	uint8_t bytes[16];
+
+	return parse_uuid(s, bytes);
 	return 0;
 }

@@ -18,3 +18,6 @@ int parse_int(const char *s, int min, int max, int *ret);
  * (A GPT entry stores the first three groups little-endian: the caller
  * swaps them.) */
 int parse_uuid(const char *s, uint8_t out[16]);
+/* 0 when s is a UUID in text form, -EINVAL when not (parse_uuid's check
+ * without the bytes). */
+int parse_uuid_text(const char *s);

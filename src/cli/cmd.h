@@ -18,3 +18,4 @@ int cmd_debug_luks2(int argc, char **argv);
 int cmd_debug_ext4tail(int argc, char **argv);
 int cmd_debug_shrink(int argc, char **argv);
 int cmd_debug_bootsplit(int argc, char **argv);
+int cmd_debug_bootloader(int argc, char **argv);

@@ -36,6 +36,7 @@ static const struct subcommand subcommands[] = {
 	{ "debug-shrink", cmd_debug_shrink, "debug-shrink DEVICE FS-UUID PART-UUID BOOT-UUID TARGET   (boot split step 1 tests)", true },
 	{ "debug-bootsplit", cmd_debug_bootsplit,
 	  "debug-bootsplit fill|fstab|decide --work DIR ...   (/boot split step tests)", true },
+	{ "debug-bootloader", cmd_debug_bootloader, "debug-bootloader esp-switch|bios-stage|bios-switch ...   (/boot split loader tests)", true },
 };
 
 static void usage(FILE *f)

@@ -50,3 +50,14 @@ TEST(parse_int_range)
 	CHECK_EQ_INT(parse_int("4294967297", 0, 1000, &n), -ERANGE);
 	CHECK_EQ_INT(parse_int("3x", 0, 10, &n), -EINVAL);
 }
+
+TEST(parse_uuid_text_forms)
+{
+	CHECK_EQ_INT(parse_uuid_text("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"), 0);
+	CHECK_EQ_INT(parse_uuid_text("0B1C2D3E-4F50-6172-8394-A5B6C7D8E9F0"), 0);
+	CHECK_EQ_INT(parse_uuid_text("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f"), -EINVAL);
+	CHECK_EQ_INT(parse_uuid_text("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f00"), -EINVAL);
+	CHECK_EQ_INT(parse_uuid_text("0b1c2d3e-4f50-6172-8394xa5b6c7d8e9f0"), -EINVAL);
+	CHECK_EQ_INT(parse_uuid_text("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9g0"), -EINVAL);
+	CHECK_EQ_INT(parse_uuid_text(NULL), -EINVAL);
+}
