@@ -11,6 +11,7 @@
 #include "crypto.h"
 #include "enroll_bios.h"
 #include "log.h"
+#include "spawn.h"
 #include "parse.h"
 
 int enroll_bios_load_cfg(const char *b_uuid, unsigned k, char *out, size_t out_len)
@@ -35,26 +36,6 @@ static int write_synced(const char *path, const char *text)
 		r = log_error_errno(errno ? errno : EIO, "cannot write \"%s\"", path);
 	close(fd);
 	return r;
-}
-
-static int run(const char *const *argv)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return log_error_errno(errno, "cannot fork for \"%s\"", argv[0]);
-	if (pid == 0) {
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return log_error_errno(errno, "waiting for \"%s\"", argv[0]);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return log_error(EIO, "\"%s\" failed (status %d)", argv[0],
-				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	return 0;
 }
 
 /* sha256 of a file, as hex; fsyncs it on the way. */
@@ -111,7 +92,7 @@ int enroll_bios_stage(const char *grub_dir, const char *b_uuid, unsigned k, cons
 				       cfg_path, "-p", "/grub", "-o", tmp, ENROLL_BIOS_MODULES,
 				       NULL };
 
-		r = run(argv);
+		r = run_program(argv);
 	}
 	if (r == 0)
 		r = sha256_file(tmp, ret_sha256);
