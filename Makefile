@@ -26,7 +26,7 @@ WRAP := -Wl,--wrap=free -Wl,--wrap=realloc
 LAYERS := cli boot azure engine luks2 disk crypto base
 BELOW_cli := boot azure engine luks2 disk crypto base
 BELOW_boot := azure engine luks2 disk crypto base
-BELOW_azure := luks2 crypto base
+BELOW_azure := crypto base
 BELOW_engine := luks2 disk crypto base
 BELOW_luks2 := crypto base
 BELOW_disk := base

@@ -12,7 +12,6 @@
 #include "imds.h"
 #include "keyvault.h"
 #include "log.h"
-#include "luks2.h"
 #include "secmem.h"
 
 struct ks_ctx {
@@ -122,36 +121,6 @@ void kv_ref_free(struct kv_ref *ref)
 	free(ref->kek_id);
 	free(ref->kek_alg);
 	memset(ref, 0, sizeof(*ref));
-}
-
-static int dup_or_null(const char *s, char **ret)
-{
-	*ret = s ? strdup(s) : NULL;
-	return s && !*ret ? -ENOMEM : 0;
-}
-
-int kv_ref_from_token(struct kv_ref *ref, const struct luks2_azure_token *t)
-{
-	struct kv_ref r = { 0 };
-
-	if (dup_or_null(t->vault_url, &r.vault_url) < 0 ||
-	    dup_or_null(t->secret_name, &r.secret_name) < 0 ||
-	    dup_or_null(t->secret_version, &r.secret_version) < 0 ||
-	    dup_or_null(t->kek_id, &r.kek_id) < 0 || dup_or_null(t->kek_alg, &r.kek_alg) < 0) {
-		kv_ref_free(&r);
-		return log_error(ENOMEM, "out of memory");
-	}
-	*ref = r;
-	return 0;
-}
-
-void kv_ref_to_token(const struct kv_ref *ref, struct luks2_azure_token *t)
-{
-	t->vault_url = ref->vault_url;
-	t->secret_name = ref->secret_name;
-	t->secret_version = ref->secret_version;
-	t->kek_id = ref->kek_id;
-	t->kek_alg = ref->kek_alg;
 }
 
 /* Strips trailing slashes so "https://v.vault.azure.net/" and the bare

@@ -50,8 +50,8 @@ struct kv_config {
 	bool untagged_ok;         /* a secret without VolumeUUID tag may unlock a volume */
 };
 
-/* Where a passphrase lives: the fields the LUKS2 azure-keyvault token
- * records. Strings are malloc'ed; kek_id/kek_alg NULL = stored unwrapped. */
+/* Where a passphrase lives: what the volume's key reference token records
+ * (the mapping to and from the LUKS2 token is src/boot/volume_key_ref.c). Strings are malloc'ed; kek_id/kek_alg NULL = stored unwrapped. */
 struct kv_ref {
 	char *vault_url;       /* "https://NAME.vault.azure.net" (as configured, with port) */
 	char *secret_name;
@@ -118,10 +118,3 @@ int keystore_rewrap(const struct kv_config *cfg, const struct kv_ref *ref, const
 		    const char *new_kek, const char *new_alg, struct kv_ref *ret_ref);
 
 void kv_ref_free(struct kv_ref *ref);
-
-/* The LUKS2 azure-keyvault token carries exactly a kv_ref (same field
- * names). from: copies (free with kv_ref_free); to: borrows ref's strings
- * into t (do not clear t; keyslots left as they were). */
-struct luks2_azure_token;
-int kv_ref_from_token(struct kv_ref *ref, const struct luks2_azure_token *t);
-void kv_ref_to_token(const struct kv_ref *ref, struct luks2_azure_token *t);

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot_token.h"
+#include "boot_volume.h"
 #include "bootdev.h"
 #include "bootmount.h"
 #include "bootpart.h"
@@ -34,6 +34,7 @@
 #include "luks2.h"
 #include "secmem.h"
 #include "unlock.h"
+#include "volume_key_ref.h"
 
 struct boot {
 	struct rootcrypt_config cfg;
@@ -80,8 +81,7 @@ static void engine_target(struct boot *b)
 	b->st.layout = engine_layout_name(b->eo.layout);
 }
 
-static int run_engine(struct boot *b, const char *pass, size_t len,
-		      const struct luks2_azure_token *tok)
+static int run_engine(struct boot *b, const char *pass, size_t len, const char *key_token)
 {
 	struct bootprogress bp = { .st = b->st, .status_dir = b->status_dir, .console = stderr };
 	FILE *f;
@@ -93,13 +93,14 @@ static int run_engine(struct boot *b, const char *pass, size_t len,
 		return log_error(ENOMEM, "cannot set up progress reporting");
 	b->eo.passphrase = pass;
 	b->eo.passphrase_len = len;
-	b->eo.azure = tok;
+	b->eo.key_token = key_token;
 	b->eo.json = true;
 	b->eo.progress = f;
 	r = engine_convert(&b->eo);
 	fclose(f);
 	b->eo.progress = NULL;
 	b->eo.passphrase = NULL;
+	b->eo.key_token = NULL;
 	b->st.bytes_done = bp.st.bytes_done;
 	b->st.bytes_total = bp.st.bytes_total;
 	b->st.mb_per_s = bp.st.mb_per_s;
@@ -131,11 +132,10 @@ static int boot_plain(struct boot *b, const char *why)
 
 static int first_boot(struct boot *b)
 {
-	struct luks2_azure_token tok = { 0 };
 	struct engine_status es;
 	struct kv_ref ref = { 0 };
 	char why[512], uuid[40];
-	char *pass = NULL;
+	char *pass = NULL, *tok = NULL;
 	int r;
 
 	/* Feasibility first: a shift with no room for the header would be
@@ -167,16 +167,15 @@ static int first_boot(struct boot *b)
 					 : strerror(-r));
 		return boot_plain(b, why);
 	}
-	tok.vault_url = ref.vault_url;
-	tok.secret_name = ref.secret_name;
-	tok.secret_version = ref.secret_version;
-	tok.kek_id = ref.kek_id;
-	tok.kek_alg = ref.kek_alg;
-	log_info("key stored as %s/secrets/%s/%s; encrypting \"%s\"", ref.vault_url,
-		 ref.secret_name, ref.secret_version, b->part);
-	b->eo.uuid = uuid;
-	r = run_engine(b, pass, strlen(pass), &tok);
-	b->eo.uuid = NULL;
+	/* a token that cannot be built stops before the disk, as the engine did */
+	r = volume_token_from_ref(&ref, &tok);
+	if (r == 0) {
+		log_info("key stored as %s/secrets/%s/%s; encrypting \"%s\"", ref.vault_url,
+			 ref.secret_name, ref.secret_version, b->part);
+		b->eo.uuid = uuid;
+		r = run_engine(b, pass, strlen(pass), tok);
+		b->eo.uuid = NULL;
+	}
 	if (r < 0) {
 		/* Refused before touching the disk (e.g. no room for the header):
 		 * the plain root is intact and still the right thing to boot. */
@@ -195,18 +194,18 @@ static int first_boot(struct boot *b)
 		report(b, BOOTSTATUS_ENCRYPTED, "unlock failed");
 out:
 	secmem_free(pass);
+	free(tok);
 	kv_ref_free(&ref);
 	return r;
 }
 
 /* Passphrase for an existing (or half-done) volume: Key Vault through the
- * token, else the console prompt after the bounded retries ran out. */
-static int get_passphrase(struct boot *b, bool from_console, char **pass, size_t *len)
+ * token of the boot's one read of the volume (es), else the console prompt
+ * after the bounded retries ran out. */
+static int get_passphrase(struct boot *b, const struct engine_status *es, bool from_console,
+			  char **pass, size_t *len)
 {
-	struct luks2_azure_token tok = { 0 };
 	struct kv_ref ref = { 0 };
-	struct kv_config kv = b->kv;
-	char uuid[40];
 	int r;
 
 	if (from_console) {
@@ -224,29 +223,19 @@ static int get_passphrase(struct boot *b, bool from_console, char **pass, size_t
 		secmem_free(typed);
 		return r;
 	}
-	r = boot_azure_token(&b->eo, &tok, uuid, sizeof(uuid));
+	r = boot_volume_ref(&b->eo, es, &ref);
 	if (r < 0)
 		return r;
-	ref.vault_url = tok.vault_url;
-	ref.secret_name = tok.secret_name;
-	ref.secret_version = tok.secret_version;
-	ref.kek_id = tok.kek_id;
-	ref.kek_alg = tok.kek_alg;
-	/* the configured vault wins over what the disk says (issue 16) */
-	r = keystore_ref_pinned(&b->kv, &ref);
-	if (r < 0) {
-		luks2_azure_token_clear(&tok);
-		return r;
-	}
-	kv.vault = tok.vault_url; /* the same vault, as the token spells it */
-	/* the secret must be this volume's: its VolumeUUID tag (issue 16.2) */
-	r = keystore_fetch(&kv, &ref, uuid, pass, len);
-	luks2_azure_token_clear(&tok);
+	/* the configured vault wins over what the disk says (issue 16); the
+	 * secret must be this volume's: its VolumeUUID tag (issue 16.2) */
+	r = volume_fetch_ref(&b->kv, &ref, es->info.uuid, pass, len);
+	kv_ref_free(&ref);
 	return r;
 }
 
-static int later_boot(struct boot *b, enum engine_state state)
+static int later_boot(struct boot *b, const struct engine_status *es)
 {
+	enum engine_state state = es->state;
 	int r = -EIO;
 
 	/* Try Key Vault once (with its own bounded retries), then the console. */
@@ -254,7 +243,7 @@ static int later_boot(struct boot *b, enum engine_state state)
 		char *pass = NULL;
 		size_t len = 0;
 
-		r = get_passphrase(b, attempt > 0, &pass, &len);
+		r = get_passphrase(b, es, attempt > 0, &pass, &len);
 		if (r < 0) {
 			if (attempt == 0) {
 				report(b, state == ENGINE_STATE_ENCRYPTED ? BOOTSTATUS_ENCRYPTED
@@ -313,7 +302,7 @@ int cmd_boot(int argc, char **argv)
 	struct boot b = { .status_dir = "/run/rootcrypt", .prompt_timeout_s = 0,
 			  .prompt_tries = 3 };
 	int device_timeout = 120, c, r;
-	struct engine_status es;
+	struct engine_status es = { 0 };
 
 	optind = 1;
 	r = 0;
@@ -377,7 +366,7 @@ int cmd_boot(int argc, char **argv)
 	}
 	engine_target(&b);
 
-	r = engine_status(&b.eo, &es);
+	r = boot_volume_read(&b.eo, &es);
 	if (r < 0)
 		goto out;
 	log_info("\"%s\" is %s", b.part, engine_state_name(es.state));
@@ -389,7 +378,7 @@ int cmd_boot(int argc, char **argv)
 		break;
 	case ENGINE_STATE_ENCRYPTING:
 	case ENGINE_STATE_ENCRYPTED:
-		r = later_boot(&b, es.state);
+		r = later_boot(&b, &es);
 		break;
 	default:
 		r = log_error(EEXIST, "\"%s\" holds %s, not a rootcrypt volume: refusing to touch it",
@@ -399,6 +388,7 @@ int cmd_boot(int argc, char **argv)
 out:
 	if (b.header_fs[0])
 		bootmount_release(b.header_fs);
+	engine_status_clear(&es);
 	config_free(&b.cfg);
 	return r;
 }

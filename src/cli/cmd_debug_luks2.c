@@ -20,6 +20,7 @@
 #include "luks2.h"
 #include "luks2_internal.h"
 #include "secmem.h"
+#include "volume_key_ref.h"
 
 struct opts {
 	uint64_t offset;
@@ -95,7 +96,7 @@ static int open_hdr(const char *path, const struct opts *o, int flags, struct lu
 static int set_azure(struct luks2_hdr *h, const char *spec, uint32_t keyslots)
 {
 	char *copy = strdup(spec), *f[5] = { 0 }, *s = copy;
-	struct luks2_azure_token t = { 0 };
+	struct kv_ref t = { 0 };
 	int r;
 
 	if (!copy)
@@ -108,8 +109,7 @@ static int set_azure(struct luks2_hdr *h, const char *spec, uint32_t keyslots)
 	t.secret_version = f[2] && *f[2] ? f[2] : NULL;
 	t.kek_id = f[3] && *f[3] ? f[3] : NULL;
 	t.kek_alg = f[4] && *f[4] ? f[4] : NULL;
-	t.keyslots = keyslots;
-	r = luks2_token_azure_set(h, &t, NULL);
+	r = volume_ref_set(h, &t, keyslots);
 	free(copy);
 	return r;
 }
@@ -238,12 +238,13 @@ static int do_modify(const char *action, const char *path, struct opts *o, int a
 	} else if (strcmp(action, "token-string") == 0 && argc == 3) {
 		r = luks2_token_set_string(h, argv[0], argv[1], argv[2]);
 	} else if (strcmp(action, "azure") == 0 && argc == 1) {
-		struct luks2_azure_token old = { 0 };
+		char *old = NULL;
 		uint32_t ks = 1;
 
-		if (luks2_token_azure_get(h, &old) == 0)
-			ks = old.keyslots;
-		luks2_azure_token_clear(&old);
+		/* keep the keyslots the token served */
+		if (luks2_token_get(h, VOLUME_TOKEN_TYPE, &old, &ks) < 0)
+			ks = 1;
+		free(old);
 		r = set_azure(h, argv[0], ks);
 	} else if (strcmp(action, "set-segment") == 0 && argc == 2) {
 		uint64_t off, size = LUKS2_SEGMENT_DYNAMIC;

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "parse.h"
 #include "secmem.h"
+#include "volume_key_ref.h"
 
 
 static void key_usage(FILE *f)
@@ -142,7 +143,7 @@ static int read_ref(const char *path, struct kv_ref *ref)
  * or a detached header file; header at offset 0). The header stays open
  * in *ret_h / *ret_fd for rewrap to update the token. */
 static int ref_from_volume(const char *path, bool writable, int *ret_fd, struct luks2_hdr **ret_h,
-			   struct luks2_azure_token *tok, struct kv_ref *ref)
+			   uint32_t *ret_keyslots, struct kv_ref *ref)
 {
 	struct luks2_hdr *h = NULL;
 	int fd, r;
@@ -155,12 +156,11 @@ static int ref_from_volume(const char *path, bool writable, int *ret_fd, struct 
 		r = log_error(ENODEV, "'%s' has no LUKS2 header", path);
 	if (r < 0)
 		goto fail;
-	r = luks2_token_azure_get(h, tok);
-	if (r == -ENOENT)
-		r = log_error(ENOENT, "'%s' has no %s token", path, LUKS2_TOKEN_AZURE);
-	if (r < 0)
+	if (luks2_token_find(h, VOLUME_TOKEN_TYPE) < 0) {
+		r = log_error(ENOENT, "'%s' has no %s token", path, VOLUME_TOKEN_TYPE);
 		goto fail;
-	r = kv_ref_from_token(ref, tok);
+	}
+	r = volume_ref_of_header(h, path, ref, ret_keyslots);
 	if (r < 0)
 		goto fail;
 	*ret_fd = fd;
@@ -219,7 +219,7 @@ int cmd_key(int argc, char **argv)
 	size_t nsets = 0;
 	const char *config_path = CONFIG_DEFAULT_PATH, *version = NULL, *ref_path = NULL;
 	const char *key_file = NULL, *uuid = NULL, *verb, *volume = NULL;
-	struct luks2_azure_token tok = { 0 };
+	uint32_t token_keyslots = 0;
 	struct luks2_hdr *hdr = NULL;
 	int vol_fd = -1;
 	bool config_explicit = false, gen = false;
@@ -329,7 +329,7 @@ int cmd_key(int argc, char **argv)
 		goto out;
 	}
 	if (volume) {
-		r = ref_from_volume(volume, strcmp(verb, "rewrap") == 0, &vol_fd, &hdr, &tok, &ref);
+		r = ref_from_volume(volume, strcmp(verb, "rewrap") == 0, &vol_fd, &hdr, &token_keyslots, &ref);
 		if (r < 0)
 			goto out;
 	} else if (ref_path) {
@@ -385,10 +385,7 @@ int cmd_key(int argc, char **argv)
 				    conf.kek_alg, &out);
 		if (r == 0 && hdr) {
 			/* Point the volume at the new version; the keyslots stay. */
-			struct luks2_azure_token nt = { .keyslots = tok.keyslots };
-
-			kv_ref_to_token(&out, &nt);
-			r = luks2_token_azure_set(hdr, &nt, NULL);
+			r = volume_ref_set(hdr, &out, token_keyslots);
 			if (r == 0)
 				r = luks2_hdr_write_metadata(hdr, vol_fd, 0);
 			if (r < 0)
@@ -407,7 +404,6 @@ int cmd_key(int argc, char **argv)
 	}
 out:
 	luks2_hdr_free(hdr);
-	luks2_azure_token_clear(&tok);
 	if (vol_fd >= 0)
 		close(vol_fd);
 	secmem_free(pass);

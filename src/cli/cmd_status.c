@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "log.h"
 #include "parse.h"
+#include "volume_key_ref.h"
 
 static void usage(FILE *f)
 {
@@ -30,6 +31,7 @@ int cmd_status(int argc, char **argv)
 	};
 	struct engine_opts o = { 0 };
 	struct engine_status st;
+	char key[512];
 	bool json = false;
 	int c, n, r;
 
@@ -61,9 +63,12 @@ int cmd_status(int argc, char **argv)
 		return CMD_USAGE;
 	}
 	o.target = argv[optind];
+	o.key_token_type = VOLUME_TOKEN_TYPE;
 	r = engine_status(&o, &st);
 	if (r < 0)
 		return r;
+	volume_ref_summary(st.key_token, key, sizeof(key));
+	engine_status_clear(&st);
 	if (json) {
 		struct json_object *j = json_object_new_object();
 
@@ -79,7 +84,7 @@ int cmd_status(int argc, char **argv)
 			json_object_object_add(j, "bytes_done", json_object_new_uint64(st.done));
 			json_object_object_add(j, "bytes_total", json_object_new_uint64(st.total));
 			json_object_object_add(j, "uuid", json_object_new_string(st.info.uuid));
-			json_object_object_add(j, "key", json_object_new_string(st.info.key_ref));
+			json_object_object_add(j, "key", json_object_new_string(key));
 		}
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
 		json_object_put(j);
@@ -104,6 +109,6 @@ int cmd_status(int argc, char **argv)
 		printf("  layout %s, cipher %s, sector %u, data offset %" PRIu64 ", uuid %s\n"
 		       "  key: %s\n",
 		       engine_layout_name(st.info.layout), st.info.cipher, st.info.sector_size,
-		       st.info.data_off, st.info.uuid, st.info.key_ref);
+		       st.info.data_off, st.info.uuid, key);
 	return 0;
 }

@@ -647,7 +647,7 @@ static int shift_start(struct engine *e)
 				     .data_off = e->H, .plain_len = D, .tail_size = e->T,
 				     .volume_key = e->vk, .passphrase = e->o->passphrase,
 				     .passphrase_len = e->o->passphrase_len,
-				     .azure = e->o->azure, .uuid = e->o->uuid };
+				     .key_token = e->o->key_token, .uuid = e->o->uuid };
 	r = engine_hdr_new(&e->tail, &n);
 	if (r < 0)
 		return r;
@@ -936,7 +936,7 @@ static int detached_start(struct engine *e)
 				     .data_off = 0, .plain_len = D, .group = e->G,
 				     .volume_key = e->vk, .passphrase = e->o->passphrase,
 				     .passphrase_len = e->o->passphrase_len,
-				     .azure = e->o->azure, .uuid = e->o->uuid };
+				     .key_token = e->o->key_token, .uuid = e->o->uuid };
 	r = engine_hdr_new(&e->head, &n);
 	if (r < 0)
 		return r;
@@ -1080,8 +1080,15 @@ out:
 	return r;
 }
 
+void engine_status_clear(struct engine_status *st)
+{
+	free(st->key_token);
+	st->key_token = NULL;
+}
+
 int engine_status(const struct engine_opts *o, struct engine_status *ret)
 {
+	const struct engine_hdr *from = NULL; /* the header the state was read from */
 	struct engine e;
 	struct engine_found f;
 	const char *sig = NULL;
@@ -1105,6 +1112,7 @@ int engine_status(const struct engine_opts *o, struct engine_status *ret)
 	case ENGINE_DONE:
 	case ENGINE_CLEANUP:
 		ret->state = ENGINE_STATE_ENCRYPTED;
+		from = e.head;
 		engine_hdr_get(e.head, &ret->info);
 		ret->done = ret->total = ret->info.plain_len;
 		break;
@@ -1112,11 +1120,13 @@ int engine_status(const struct engine_opts *o, struct engine_status *ret)
 	case ENGINE_RESUME:
 		ret->state = ENGINE_STATE_ENCRYPTING;
 		if (e.layout == ENGINE_LAYOUT_SHIFT) {
+			from = e.tail;
 			engine_hdr_get(e.tail, &ret->info);
 			ret->done = ret->info.plain_len - ret->info.mark;
 		} else {
 			struct engine_record rec;
 
+			from = e.head;
 			engine_hdr_get(e.head, &ret->info);
 			r = engine_record_load(e.hdev, engine_record_area_off(ret->info.hdr_len),
 					       engine_record_slot_size(ret->info.group),
@@ -1131,6 +1141,8 @@ int engine_status(const struct engine_opts *o, struct engine_status *ret)
 		ret->total = ret->info.plain_len;
 		break;
 	}
+	if (from && o->key_token_type)
+		r = engine_hdr_key_token(from, o->key_token_type, &ret->key_token);
 out:
 	engine_close(&e);
 	return r;

@@ -30,9 +30,13 @@ struct engine_opts {
 	const char *header;		/* detached: header file */
 	const char *passphrase;		/* keyslot passphrase (not NUL-terminated) */
 	size_t passphrase_len;
-	/* Key Vault reference to store in the header (rootcrypt boot), or NULL;
-	 * its keyslots mask is filled in by the engine. */
-	const struct luks2_azure_token *azure;
+	/* The caller's key reference token for the new header (rootcrypt boot:
+	 * its azure-keyvault token), as a JSON object with a "type" string and
+	 * members the engine does not read; or NULL. The engine adds the
+	 * "keyslots" of the keyslot it makes. */
+	const char *key_token;
+	/* engine_status: the type of token to hand back in key_token, or NULL. */
+	const char *key_token_type;
 	/* UUID of the new LUKS2 header (rootcrypt boot: the one the key was
 	 * tagged with before anything was written), or NULL = random. */
 	const char *uuid;
@@ -62,8 +66,15 @@ struct engine_status {
 	struct engine_hdr_info info;	/* ENCRYPTING/ENCRYPTED */
 	uint64_t done, total;		/* bytes of plaintext converted / to convert */
 	const char *what;		/* FOREIGN: what was found */
+	/* ENCRYPTING/ENCRYPTED with o->key_token_type: that token's JSON text
+	 * from the header the state was read from (malloc'ed), NULL if it has
+	 * none. */
+	char *key_token;
 };
 
+/* Reads the volume once (read-only): state, header facts, the key token.
+ * Release with engine_status_clear(). */
 int engine_status(const struct engine_opts *o, struct engine_status *ret);
+void engine_status_clear(struct engine_status *st);
 const char *engine_state_name(enum engine_state s);
 const char *engine_layout_name(enum engine_layout l);

@@ -87,11 +87,10 @@ static bool member_u64(struct json_object *o, const char *key, uint64_t *ret)
 }
 
 /* Fills the token members of eh->tokens (ours, layout, plain_len,
- * tail_size, group, mark, key_ref) from the header's JSON. */
+ * tail_size, group, mark) from the header's JSON. */
 static void tokens_parse(struct engine_hdr *eh)
 {
 	struct engine_hdr_info *ret = &eh->tokens;
-	struct luks2_azure_token az = { 0 };
 	char *json = NULL;
 	int id;
 
@@ -118,15 +117,15 @@ static void tokens_parse(struct engine_hdr *eh)
 		json_object_put(o);
 		free(json);
 	}
-	if (luks2_token_azure_get(eh->h, &az) == 0) {
-		snprintf(ret->key_ref, sizeof(ret->key_ref), "azure-keyvault %s/secrets/%s%s%s%s%s",
-			 az.vault_url ? az.vault_url : "?", az.secret_name ? az.secret_name : "?",
-			 az.secret_version ? "/" : "", az.secret_version ? az.secret_version : "",
-			 az.kek_id ? " kek " : "", az.kek_id ? az.kek_id : "");
-		luks2_azure_token_clear(&az);
-	} else {
-		snprintf(ret->key_ref, sizeof(ret->key_ref), "passphrase (no key reference token)");
-	}
+}
+
+int engine_hdr_key_token(const struct engine_hdr *eh, const char *type, char **ret_json)
+{
+	int r = luks2_token_get(eh->h, type, ret_json, NULL);
+
+	if (r == -ENOENT)
+		*ret_json = NULL;
+	return r == -ENOENT ? 0 : r;
 }
 
 void engine_hdr_get(const struct engine_hdr *eh, struct engine_hdr_info *ret)
@@ -164,12 +163,8 @@ int engine_hdr_new(struct engine_hdr **ret, const struct engine_hdr_new *n)
 		r = luks2_requirement_set(eh->h, LUKS2_REQ_CONVERSION);
 	if (r == 0)
 		r = token_write(eh, n->layout, n->plain_len, n->tail_size, n->group, n->plain_len);
-	if (r == 0 && n->azure) {
-		struct luks2_azure_token az = *n->azure;
-
-		az.keyslots = 1u << slot;
-		r = luks2_token_azure_set(eh->h, &az, NULL);
-	}
+	if (r == 0 && n->key_token)
+		r = luks2_token_put(eh->h, n->key_token, UINT32_C(1) << slot, NULL);
 	if (r < 0) {
 		engine_hdr_free(eh);
 		return r;

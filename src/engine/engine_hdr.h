@@ -10,8 +10,6 @@
 #include "blkdev.h"
 #include "engine_plan.h"
 
-struct luks2_azure_token;
-
 /* While converting, the header carries luks2.h's mandatory requirement
  * LUKS2_REQ_CONVERSION: stock cryptsetup refuses to open it. */
 /* Type of rootcrypt's token (no secret in it). */
@@ -33,7 +31,6 @@ struct engine_hdr_info {
 	uint64_t mark;		/* shift: plaintext [mark, D) done, durable */
 	uint64_t hdr_len;	/* bytes of header (both json areas + keyslots) */
 	char cipher[48];
-	char key_ref[512];	/* token summary, e.g. "azure-keyvault https://v/secrets/n" */
 };
 
 struct engine_hdr_new {
@@ -46,7 +43,7 @@ struct engine_hdr_new {
 	const uint8_t *volume_key;	/* 64 bytes */
 	const char *passphrase;
 	size_t passphrase_len;
-	const struct luks2_azure_token *azure;	/* optional key reference, or NULL */
+	const char *key_token;	/* caller's token JSON (engine_opts.key_token), or NULL */
 	const char *uuid;			/* NULL = random */
 };
 
@@ -55,6 +52,9 @@ int engine_hdr_new(struct engine_hdr **ret, const struct engine_hdr_new *n);
  * magic present, 0 none). */
 int engine_hdr_load(struct blkdev *d, uint64_t base, struct engine_hdr **ret);
 void engine_hdr_get(const struct engine_hdr *h, struct engine_hdr_info *ret);
+/* The token of `type` (a caller's, opaque here): malloc'ed JSON text, or
+ * NULL when the header has none. 0 or -ENOMEM. */
+int engine_hdr_key_token(const struct engine_hdr *h, const char *type, char **ret_json);
 /* Unlocks keyslot(s) with the passphrase into vk (64 bytes). -EPERM when
  * the passphrase is wrong. */
 int engine_hdr_unlock(struct engine_hdr *h, const char *pass, size_t pass_len, uint8_t *vk,

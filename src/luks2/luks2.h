@@ -49,7 +49,6 @@
 /* Mandatory requirement rootcrypt sets while a conversion is unfinished:
  * stock cryptsetup refuses to open the volume ("unmet requirements"). */
 #define LUKS2_REQ_CONVERSION "rootcrypt-conversion"
-#define LUKS2_TOKEN_AZURE "azure-keyvault"
 
 struct luks2_hdr;
 
@@ -221,22 +220,19 @@ int luks2_token_set_string(struct luks2_hdr *h, const char *type, const char *ke
 int luks2_token_get_string(const struct luks2_hdr *h, const char *type, const char *key,
 			   char **ret);
 
-/* The azure-keyvault token. JSON members: "type":"azure-keyvault",
- * "keyslots":["N",...], "vault_url", "secret_name", "secret_version",
- * "kek_id" and "kek_alg" (both omitted when no KEK is used). */
-struct luks2_azure_token {
-	char *vault_url;      /* https://NAME.vault.azure.net */
-	char *secret_name;
-	char *secret_version; /* may be NULL (latest) */
-	char *kek_id;	      /* key URL with version, or NULL */
-	char *kek_alg;	      /* "RSA-OAEP-256" / "RSA-OAEP", or NULL */
-	uint32_t keyslots;    /* bitmask of keyslot ids the token serves */
-};
-/* Replaces the existing azure-keyvault token (same id) or adds one. */
-int luks2_token_azure_set(struct luks2_hdr *h, const struct luks2_azure_token *t, int *ret_id);
-/* -ENOENT if the header has none; fields malloc'ed, free with _clear(). */
-int luks2_token_azure_get(const struct luks2_hdr *h, struct luks2_azure_token *ret);
-void luks2_azure_token_clear(struct luks2_azure_token *t);
+/* A key reference token whose members only the caller understands (the
+ * boot layer's azure-keyvault token, or any other type). json: a JSON
+ * object with a "type" string and the caller's members; the token written
+ * is "type", then "keyslots" (the ids set in the keyslots mask, which must
+ * exist), then the caller's other members in their order ("keyslots" in
+ * json is ignored). Replaces the token of that type (same id), else adds
+ * one. Memory only. */
+int luks2_token_put(struct luks2_hdr *h, const char *json, uint32_t keyslots, int *ret_id);
+/* The lowest-id token of `type`: *ret_json its malloc'ed compact JSON text
+ * (all members as on disk), *ret_keyslots (optional) its keyslot mask.
+ * -ENOENT without a message when there is none. */
+int luks2_token_get(const struct luks2_hdr *h, const char *type, char **ret_json,
+		    uint32_t *ret_keyslots);
 
 /* Human-readable dump (debug-luks2 dump): no key material. */
 void luks2_hdr_dump(const struct luks2_hdr *h, FILE *f);

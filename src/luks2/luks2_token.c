@@ -1,5 +1,6 @@
 /* LUKS2 tokens: generic JSON objects by id, a one-string progress token for
- * the engine, and the azure-keyvault token with typed fields. */
+ * the engine, and a caller's token (its own JSON members) with a keyslot
+ * mask. What the members mean is the caller's business, never this layer's. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -145,95 +146,65 @@ int luks2_token_get_string(const struct luks2_hdr *h, const char *type, const ch
 	return 0;
 }
 
-/* --- azure-keyvault ---------------------------------------------------------- */
+/* --- A caller's token with a keyslot mask ------------------------------------ */
 
-static const struct {
-	const char *key;
-	size_t off;
-	bool required;
-} azure_fields[] = {
-	{ "vault_url", offsetof(struct luks2_azure_token, vault_url), true },
-	{ "secret_name", offsetof(struct luks2_azure_token, secret_name), true },
-	{ "secret_version", offsetof(struct luks2_azure_token, secret_version), false },
-	{ "kek_id", offsetof(struct luks2_azure_token, kek_id), false },
-	{ "kek_alg", offsetof(struct luks2_azure_token, kek_alg), false },
-};
-
-#define AZ_FIELD(t, i) (*(char **)((char *)(t) + azure_fields[i].off))
-
-int luks2_token_azure_set(struct luks2_hdr *h, const struct luks2_azure_token *t, int *ret_id)
+int luks2_token_put(struct luks2_hdr *h, const char *json, uint32_t keyslots, int *ret_id)
 {
-	struct json_object *tok, *ks;
-	int id = luks2_token_find(h, LUKS2_TOKEN_AZURE);
+	struct json_object *in = json_tokener_parse(json), *tok, *ks, *type;
+	int id;
 
-	for (size_t i = 0; i < sizeof(azure_fields) / sizeof(azure_fields[0]); i++)
-		if (azure_fields[i].required && (!AZ_FIELD(t, i) || !*AZ_FIELD(t, i)))
-			return log_error(EINVAL, "azure-keyvault token needs %s", azure_fields[i].key);
-	if (!t->kek_id != !t->kek_alg)
-		return log_error(EINVAL, "azure-keyvault token needs both kek_id and kek_alg, or neither");
+	type = in ? luks2_json_get(in, "type", json_type_string) : NULL;
+	if (!type || !json_object_get_string_len(type)) {
+		json_object_put(in);
+		return log_error(EINVAL, "LUKS2 token is not a JSON object with a \"type\" string");
+	}
 	tok = json_object_new_object();
 	ks = json_object_new_array();
 	if (!tok || !ks) {
+		json_object_put(in);
 		json_object_put(tok);
 		json_object_put(ks);
-		return log_error(ENOMEM, "cannot build azure-keyvault token");
+		return log_error(ENOMEM, "cannot build LUKS2 token");
 	}
-	json_object_object_add(tok, "type", json_object_new_string(LUKS2_TOKEN_AZURE));
+	/* "type", then "keyslots", then the caller's members in its order:
+	 * the order the token always had on disk. */
+	json_object_object_add(tok, "type", json_object_get(type));
 	for (int i = 0; i < LUKS2_KEYSLOTS_MAX; i++)
-		if (t->keyslots & (UINT32_C(1) << i)) {
+		if (keyslots & (UINT32_C(1) << i)) {
 			char idbuf[8];
 
 			snprintf(idbuf, sizeof(idbuf), "%d", i);
 			json_object_array_add(ks, json_object_new_string(idbuf));
 		}
 	json_object_object_add(tok, "keyslots", ks);
-	for (size_t i = 0; i < sizeof(azure_fields) / sizeof(azure_fields[0]); i++)
-		if (AZ_FIELD(t, i))
-			json_object_object_add(tok, azure_fields[i].key, json_object_new_string(AZ_FIELD(t, i)));
+	json_object_object_foreach(in, key, val) {
+		if (strcmp(key, "type") != 0 && strcmp(key, "keyslots") != 0)
+			json_object_object_add(tok, key, json_object_get(val));
+	}
+	id = luks2_token_find(h, json_object_get_string(type));
+	json_object_put(in);
 	return token_put(h, id, tok, ret_id);
 }
 
-void luks2_azure_token_clear(struct luks2_azure_token *t)
+int luks2_token_get(const struct luks2_hdr *h, const char *type, char **ret_json,
+		    uint32_t *ret_keyslots)
 {
-	for (size_t i = 0; i < sizeof(azure_fields) / sizeof(azure_fields[0]); i++) {
-		free(AZ_FIELD(t, i));
-		AZ_FIELD(t, i) = NULL;
-	}
-	t->keyslots = 0;
-}
-
-int luks2_token_azure_get(const struct luks2_hdr *h, struct luks2_azure_token *ret)
-{
-	int id = luks2_token_find(h, LUKS2_TOKEN_AZURE);
-	struct json_object *tok, *ks;
-	struct luks2_azure_token t = { 0 };
+	int id = luks2_token_find(h, type), r;
+	struct json_object *ks;
+	uint32_t mask = 0;
 
 	if (id < 0)
 		return -ENOENT;
-	tok = luks2_json_by_id(tokens(h), id);
-	for (size_t i = 0; i < sizeof(azure_fields) / sizeof(azure_fields[0]); i++) {
-		struct json_object *v = luks2_json_get(tok, azure_fields[i].key, json_type_string);
-
-		if (!v) {
-			if (!azure_fields[i].required)
-				continue;
-			luks2_azure_token_clear(&t);
-			return log_error(EINVAL, "azure-keyvault token %d lacks %s", id, azure_fields[i].key);
-		}
-		AZ_FIELD(&t, i) = strdup(json_object_get_string(v));
-		if (!AZ_FIELD(&t, i)) {
-			luks2_azure_token_clear(&t);
-			return log_error(ENOMEM, "cannot copy azure-keyvault token");
-		}
-	}
-	ks = luks2_json_get(tok, "keyslots", json_type_array);
+	ks = luks2_json_get(luks2_json_by_id(tokens(h), id), "keyslots", json_type_array);
 	for (size_t i = 0; ks && i < json_object_array_length(ks); i++) {
 		const char *s = json_object_get_string(json_object_array_get_idx(ks, i));
 
 		/* validated: ids of existing keyslots, below 32 */
 		if (luks2_numbered(s) && atoi(s) < LUKS2_KEYSLOTS_MAX)
-			t.keyslots |= UINT32_C(1) << atoi(s);
+			mask |= UINT32_C(1) << atoi(s);
 	}
-	*ret = t;
-	return 0;
+	r = luks2_token_get_json(h, id, ret_json);
+	if (r == 0 && ret_keyslots)
+		*ret_keyslots = mask;
+	return r;
 }

@@ -21,6 +21,7 @@ TEST(engine_hdr_get_follows_set_mark_like_a_load)
 	uint8_t vk[64];
 	struct engine_hdr *h = NULL;
 	struct engine_hdr_info i;
+	char *tok = (char *)"unset";
 
 	for (int k = 0; k < 64; k++)
 		vk[k] = (uint8_t)(k * 3 + 1);
@@ -34,7 +35,8 @@ TEST(engine_hdr_get_follows_set_mark_like_a_load)
 	CHECK_EQ_INT(i.tail_size, 2 << 20);
 	CHECK_EQ_INT(i.group, 1 << 20);
 	CHECK_EQ_INT(i.data_off, 1 << 20);
-	CHECK_EQ_STR(i.key_ref, "passphrase (no key reference token)");
+	CHECK_EQ_INT(engine_hdr_key_token(h, "azure-keyvault", &tok), 0);
+	CHECK(tok == NULL);
 	CHECK(engine_hdr_set_mark(h, 3 << 20) == 0);
 	engine_hdr_get(h, &i);
 	CHECK(i.ours);

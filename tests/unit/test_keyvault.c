@@ -7,6 +7,7 @@
 #include "luks2.h"
 #include "secmem.h"
 #include "test.h"
+#include "volume_key_ref.h"
 
 TEST(keyvault_url_clouds_and_hsm)
 {
@@ -179,20 +180,31 @@ TEST(keyvault_names)
 
 TEST(keyvault_ref_matches_luks2_token)
 {
-	struct luks2_azure_token t = { .vault_url = "https://v.vault.azure.net", .secret_name = "s",
-				       .secret_version = "0123abcd", .kek_id = NULL, .kek_alg = NULL,
-				       .keyslots = 1 };
-	struct luks2_azure_token back = { .keyslots = 5 };
-	struct kv_ref ref;
+	struct kv_ref in = { .vault_url = "https://v.vault.azure.net", .secret_name = "s",
+			     .secret_version = "0123abcd" };
+	struct kv_ref ref, bad = { .vault_url = "https://v.vault.azure.net", .secret_name = "s",
+				   .kek_id = "https://v.vault.azure.net/keys/k/1" };
+	char *json = NULL, sum[512];
 
-	CHECK_EQ_INT(kv_ref_from_token(&ref, &t), 0);
+	CHECK_EQ_INT(volume_token_from_ref(&in, &json), 0);
+	CHECK_EQ_STR(json, "{\"type\":\"azure-keyvault\",\"vault_url\":\"https://v.vault.azure.net\","
+			   "\"secret_name\":\"s\",\"secret_version\":\"0123abcd\"}");
+	CHECK_EQ_INT(volume_ref_from_token(json, "t", &ref), 0);
 	CHECK_EQ_STR(ref.vault_url, "https://v.vault.azure.net");
 	CHECK_EQ_STR(ref.secret_version, "0123abcd");
 	CHECK(ref.kek_id == NULL && ref.kek_alg == NULL);
-	kv_ref_to_token(&ref, &back);
-	CHECK(back.vault_url == ref.vault_url && back.secret_name == ref.secret_name);
-	CHECK_EQ_INT(back.keyslots, 5);
 	kv_ref_free(&ref);
+	volume_ref_summary(json, sum, sizeof(sum));
+	CHECK_EQ_STR(sum, "azure-keyvault https://v.vault.azure.net/secrets/s/0123abcd");
+	volume_ref_summary(NULL, sum, sizeof(sum));
+	CHECK_EQ_STR(sum, "passphrase (no key reference token)");
+	free(json);
+	/* strict: the vault and the secret must be strings; a KEK comes in pairs */
+	CHECK_EQ_INT(volume_ref_from_token("{\"type\":\"azure-keyvault\",\"vault_url\":1,"
+					   "\"secret_name\":\"s\"}", "t", &ref), -EINVAL);
+	CHECK_EQ_INT(volume_ref_from_token("{\"type\":\"azure-keyvault\",\"vault_url\":\"u\"}",
+					   "t", &ref), -EINVAL);
+	CHECK_EQ_INT(volume_token_from_ref(&bad, &json), -EINVAL);
 }
 
 /* Issue 16.8: every typed value has one reading. "passphrase:" + the

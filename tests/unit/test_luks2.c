@@ -414,8 +414,7 @@ TEST(metadata_commit_bumps_seqid_keeps_areas)
 {
 	struct luks2_hdr *h = mkhdr(), *r = NULL;
 	struct luks2_read_status st;
-	struct luks2_azure_token t = { .vault_url = "https://v.vault.azure.net", .secret_name = "s",
-				       .keyslots = 1 };
+	uint32_t ks = 0;
 	char *v = NULL;
 	void *key;
 	size_t len;
@@ -425,7 +424,8 @@ TEST(metadata_commit_bumps_seqid_keeps_areas)
 	CHECK(buf);
 	CHECK(luks2_requirement_set(h, LUKS2_REQ_CONVERSION) == 0);
 	CHECK(luks2_token_set_string(h, "rootcrypt-progress", "done", "4096") == 0);
-	CHECK(luks2_token_azure_set(h, &t, NULL) == 0);
+	CHECK(luks2_token_put(h, "{\"type\":\"azure-keyvault\",\"vault_url\":\"https://v.vault.azure.net\","
+			      "\"secret_name\":\"s\"}", 1, NULL) == 0);
 	CHECK(luks2_hdr_write_metadata(h, fd, 0) == 0);
 	CHECK(luks2_token_set_string(h, "rootcrypt-progress", "done", "8192") == 0);
 	CHECK(luks2_hdr_write_metadata(h, fd, 0) == 0);
@@ -438,12 +438,12 @@ TEST(metadata_commit_bumps_seqid_keeps_areas)
 	CHECK_EQ_STR(v, "8192");
 	free(v);
 	CHECK(luks2_token_find(r, "rootcrypt-progress") == 0);
-	CHECK(luks2_token_find(r, LUKS2_TOKEN_AZURE) == 1);
-	memset(&t, 0, sizeof(t));
-	CHECK(luks2_token_azure_get(r, &t) == 0);
-	CHECK_EQ_STR(t.vault_url, "https://v.vault.azure.net");
-	CHECK(t.secret_version == NULL && t.kek_id == NULL && t.keyslots == 1);
-	luks2_azure_token_clear(&t);
+	CHECK(luks2_token_find(r, "azure-keyvault") == 1);
+	CHECK(luks2_token_get(r, "azure-keyvault", &v, &ks) == 0);
+	CHECK_EQ_STR(v, "{\"type\":\"azure-keyvault\",\"keyslots\":[\"0\"],"
+			"\"vault_url\":\"https://v.vault.azure.net\",\"secret_name\":\"s\"}");
+	CHECK(ks == 1);
+	free(v);
 	CHECK(luks2_unlock(r, -1, "pw", 2, &key, &len, NULL) == 0);
 	secmem_free(key);
 	/* clearing leaves no trace in config */
