@@ -62,6 +62,9 @@ struct engine_status {
 	struct engine_hdr_info info;	/* ENCRYPTING/ENCRYPTED */
 	uint64_t done, total;		/* bytes of plaintext converted / to convert */
 	const char *what;		/* FOREIGN: what was found */
+	/* ENCRYPTING: stock cryptsetup's online reencryption runs (online
+	 * mode, src/engine/ONLINE.md); done/total from its header */
+	bool online;
 };
 
 int engine_status(const struct engine_opts *o, struct engine_status *ret);

@@ -58,6 +58,30 @@ check_open() { # NAME TARGET [--header H]
 		die "$n: rootcrypt open refused a header cryptsetup wrote: $(cat "$d/err")"
 	grep -q -- "--key-slot=0" "$d/calls" || die "$n: cryptsetup not held to keyslot 0"
 }
+# status STATE-LINE ARGS...: the text line and the JSON agree with it
+status_is() {
+	want=$1; shift
+	"$ROOTCRYPT" status "$@" >"$d/st" 2>"$d/err" || die "status $*: $(cat "$d/err")"
+	head -n1 "$d/st" | grep -qF "$want" || die "status $*: $(cat "$d/st"), want '$want'"
+	"$ROOTCRYPT" status "$@" --json >"$d/stj" || die "status --json $*"
+}
+json_is() { # KEY VALUE
+	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if str(j.get(sys.argv[2])) == sys.argv[3] else 1)' \
+		"$d/stj" "$1" "$2" || die "status --json: $1 is not $2: $(cat "$d/stj")"
+}
+status_is "encrypting (online), 0 of $((64 << 20)) bytes done (0.0%)" "$d/inplace"
+json_is state encrypting; json_is mode online; json_is layout shift
+json_is bytes_done 0; json_is bytes_total $((64 << 20)); json_is data_offset $((16 << 20))
+status_is "encrypting (online), 0 of $((96 << 20)) bytes done (0.0%)" "$d/data" --header "$d/hdr"
+json_is layout detached; json_is bytes_total $((96 << 20)); json_is data_offset 0
+"$ROOTCRYPT" status "$d/plain" | grep -q ": plain" || die "plain image not plain"
+# the token rootcrypt's own writer adds while cryptsetup's requirement is set
+cp "$d/inplace" "$d/tok"
+"$ROOTCRYPT" debug-luks2 azure "$d/tok" "https://v.vault.azure.net,s-name,0123abcd,," >/dev/null 2>&1 ||
+	die "azure token on an in-progress header"
+"$ROOTCRYPT" status "$d/tok" | grep -q "key: azure-keyvault https://v.vault.azure.net/secrets/s-name/0123abcd" ||
+	die "status key line: $("$ROOTCRYPT" status "$d/tok")"
+
 check_unlock in-place "$d/inplace" "$(vk "$d/inplace")"
 check_open in-place "$d/inplace"
 check_unlock detached "$d/hdr" "$(vk "$d/data" --header "$d/hdr")"
@@ -135,7 +159,19 @@ done
 if [ -n "$got" ]; then
 	check_unlock part-way "$d/part" "$(vk "$d/part")"
 	check_open part-way "$d/part"
-	echo "part-way header (SIGTERM after ${got} s) unlocks" >&2
+	# done: whole 16 MiB hotzones (datashift), above 0, below the total
+	"$ROOTCRYPT" status "$d/part" --json >"$d/stj"
+	done_b=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes_done"])' "$d/stj")
+	[ "$done_b" -gt 0 ] && [ "$done_b" -lt $((64 << 20)) ] && [ $((done_b % (16 << 20))) = 0 ] ||
+		die "part-way status: $(cat "$d/stj")"
+	json_is bytes_total $((64 << 20))
+	# and it is what cryptsetup's metadata says is converted
+	want=$(cryptsetup luksDump --dump-json-metadata "$d/part" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+print(sum(int(s["size"]) for s in j["segments"].values() if s["type"] == "crypt" and not s.get("flags")))')
+	[ "$done_b" = "$want" ] || die "part-way: status $done_b, cryptsetup's crypt segments $want"
+	echo "part-way header (SIGTERM after ${got} s) unlocks, status $done_b of $((64 << 20))" >&2
 else
 	echo "note: no part-way header produced (cryptsetup finished or never started)" >&2
 fi
