@@ -263,11 +263,13 @@ fuzz-luks2:
 .PHONY: fuzz-luks2
 
 # libFuzzer targets for what the disk itself says beyond the LUKS2 header:
-# the GPT/MBR reader and grow planner, the detached layout's digest records.
-FUZZ_DISK := parttable engine_record
+# the GPT/MBR reader and grow planner, the detached layout's digest records,
+# online mode's guard record.
+FUZZ_DISK := parttable engine_record online_guard
 FUZZ_DISK_SRCS := src/disk/parttable.c src/disk/blkdev.c src/engine/engine_record.c src/engine/engine_plan.c \
+	src/engine/online_guard.c \
 	src/engine/engine_pipe.c src/crypto/crypto_mbedtls.c src/crypto/crypto_hash_mbedtls.c \
-	src/crypto/crypto_xts_mbedtls.c src/crypto/crypto_xts_aesni.c \
+	src/crypto/crypto_xts_mbedtls.c src/crypto/crypto_xts_aesni.c src/crypto/crypto_xts_bulk.c \
 	src/base/log.c src/base/secmem.c
 # clang 14 cannot check for VAES with __builtin_cpu_supports: that one file
 # is built by $(CC), uninstrumented (it is a cipher kernel, not a parser).
