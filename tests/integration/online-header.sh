@@ -87,25 +87,6 @@ check_open in-place "$d/inplace"
 check_unlock detached "$d/hdr" "$(vk "$d/data" --header "$d/hdr")"
 check_open detached "$d/data" --header "$d/hdr"
 
-# mutate IMG PYTHON: rewrites the JSON metadata of both header copies with
-# valid checksums (what whoever can write the disk can do); j is the tree.
-mutate() {
-	python3 - "$1" "$2" <<'PY'
-import hashlib, json, sys
-path, stmt = sys.argv[1], sys.argv[2]
-img = bytearray(open(path, "rb").read(1 << 20))
-hdr_size = int.from_bytes(img[8:16], "big")
-for base in (0, hdr_size):
-    j = json.loads(bytes(img[base + 4096:base + hdr_size]).split(b"\0", 1)[0].decode())
-    exec(stmt)
-    new = json.dumps(j, separators=(",", ":")).encode()
-    img[base + 4096:base + hdr_size] = new + b"\0" * (hdr_size - 4096 - len(new))
-    img[base + 448:base + 512] = b"\0" * 64
-    img[base + 448:base + 480] = hashlib.sha256(bytes(img[base:base + hdr_size])).digest()
-with open(path, "r+b") as f:
-    f.write(img)
-PY
-}
 final='[s for s in j["segments"].values() if "backup-final" in s.get("flags", [])][0]'
 reenc='[k for k in j["keyslots"].values() if k["type"] == "reencrypt"][0]'
 i=0
@@ -120,7 +101,7 @@ for m in 'j["config"]["requirements"]["mandatory"].append("other-requirement")' 
 		else
 			cp "$d/hdr" "$d/evil-hdr"; hdr="$d/evil-hdr"; set -- "$d/data" --header "$d/evil-hdr"
 		fi
-		mutate "$hdr" "$m"
+		luks2_mutate "$hdr" "$m"
 		cryptsetup isLuks "$hdr" || die "set-up: mutation $i ($layout) not LUKS any more"
 		rm -f "$d/calls"
 		rc=0
