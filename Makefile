@@ -264,10 +264,12 @@ fuzz-luks2:
 
 # libFuzzer targets for what the disk itself says beyond the LUKS2 header:
 # the GPT/MBR reader and grow planner, the detached layout's digest records,
-# the FAT reader + ESP switch and the BIOS sector 0 checks of the /boot split.
-FUZZ_DISK := parttable engine_record bootloader
+# the FAT reader + ESP switch and the BIOS sector 0 checks of the /boot split,
+# online mode's guard record.
+FUZZ_DISK := parttable engine_record bootloader online_guard
 FUZZ_DISK_SRCS := src/disk/parttable.c src/disk/blkdev.c src/disk/fatfile.c src/boot/esp_stub.c \
 	src/boot/bios_core.c src/engine/engine_record.c src/engine/engine_plan.c \
+	src/engine/online_guard.c \
 	src/engine/engine_pipe.c src/crypto/crypto_mbedtls.c src/crypto/crypto_hash_mbedtls.c \
 	src/crypto/crypto_xts_mbedtls.c src/crypto/crypto_xts_aesni.c src/crypto/crypto_xts_bulk.c \
 	src/base/log.c src/base/secmem.c src/base/parse.c

@@ -13,7 +13,7 @@
 #include "log.h"
 
 enum value_kind { V_ANY, V_HTTPS_URL, V_HTTP_URL, V_LAYOUT, V_ALG, V_SECONDS, V_RESOLVE, V_NAME,
-		  V_TOKEN_VAULT, V_UNTAGGED };
+		  V_TOKEN_VAULT, V_UNTAGGED, V_MODE };
 
 struct config_key {
 	const char *name;
@@ -29,6 +29,7 @@ static const struct config_key config_keys[] = {
 	K(object_id, V_ANY),   K(msi_res_id, V_ANY),    K(imds, V_HTTP_URL),
 	K(ca_file, V_ANY),     K(resolve, V_RESOLVE),   K(header_device, V_ANY),
 	K(token_vault, V_TOKEN_VAULT), K(untagged_secret, V_UNTAGGED),
+	K(mode, V_MODE),
 	{ "retry_timeout", offsetof(struct rootcrypt_config, retry_timeout_ms), V_SECONDS },
 	{ "prompt_timeout", offsetof(struct rootcrypt_config, prompt_timeout_ms), V_SECONDS },
 	{ "device_timeout", offsetof(struct rootcrypt_config, device_timeout_ms), V_SECONDS },
@@ -66,6 +67,8 @@ static int check_value(enum value_kind kind, const char *v, long *ret_num)
 		return strcmp(v, "pinned") == 0 || strcmp(v, "any") == 0 ? 0 : -EINVAL;
 	case V_UNTAGGED:
 		return strcmp(v, "refuse") == 0 || strcmp(v, "accept") == 0 ? 0 : -EINVAL;
+	case V_MODE:
+		return strcmp(v, "offline") == 0 || strcmp(v, "online") == 0 ? 0 : -EINVAL;
 	case V_ALG:
 		return strcmp(v, "RSA-OAEP-256") == 0 || strcmp(v, "RSA-OAEP") == 0 ? 0 : -EINVAL;
 	case V_NAME:

@@ -29,6 +29,10 @@ struct rootcrypt_config {
 	char *untagged_secret; /* refuse (default): a secret without the VolumeUUID
 				* tag (as an older rootcrypt stored them) does not
 				* unlock a volume; accept: it does */
+	char *mode;        /* offline (default): the first boot converts the whole
+			    * root before the system starts; online: it sets the
+			    * conversion up and boots on, the rest runs in the
+			    * background (src/engine/ONLINE.md) */
 	long retry_timeout_ms; /* retry_timeout= in seconds; 0 = default */
 	long prompt_timeout_ms; /* prompt_timeout=: recovery prompt wait; 0 = forever */
 	long device_timeout_ms; /* device_timeout=: wait for the root device; 0 = 120 s */

@@ -33,7 +33,8 @@ const char *unlock_cryptsetup_path(void)
 }
 
 /* What cryptsetup is about to open must be the kind of volume rootcrypt
- * writes, read with rootcrypt's own LUKS2 reader first: data segment
+ * writes (or, in online mode, has cryptsetup write: luks2_online_check),
+ * read with rootcrypt's own LUKS2 reader first: data segment
  * aes-xts-plain64 with a 512-bit key, and a keyslot that this passphrase
  * opens through PBKDF2 (bounded cost) and an aes-xts-plain64 keyslot area,
  * whose key matches the digest. A header from the disk that would open
@@ -45,6 +46,7 @@ int unlock_check_header(const char *path, const void *pass, size_t pass_len, int
 	struct luks2_hdr *h = NULL;
 	void *vk = NULL;
 	size_t vk_len = 0;
+	char why[160];
 	int fd, r, slot = -1;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -54,6 +56,14 @@ int unlock_check_header(const char *path, const void *pass, size_t pass_len, int
 	close(fd);
 	if (r < 0)
 		return log_error_errno(r, "cannot read the LUKS2 header of \"%s\"", path);
+	/* cryptsetup's online reencryption in progress (online mode): only
+	 * the exact shape rootcrypt has cryptsetup write; the cipher and key
+	 * checks below then read the final segment */
+	if (luks2_online_in_progress(h) && luks2_online_check(h, why, sizeof(why)) < 0) {
+		r = log_error(EPERM, "\"%s\": an online reencryption header rootcrypt does not "
+			      "write (%s): not unlocking it", path, why);
+		goto out;
+	}
 	if (strcmp(luks2_hdr_cipher(h), "aes-xts-plain64") != 0 || luks2_hdr_key_size(h) != 64) {
 		r = log_error(EPERM, "\"%s\": data encrypted with \"%s\" (%zu-byte key), not "
 			      "aes-xts-plain64 with a 512-bit key as rootcrypt writes: not unlocking it",

@@ -24,6 +24,7 @@
 #include "enroll.h"
 #include "enroll_grub.h"
 #include "log.h"
+#include "online_plan.h"
 
 struct enroll_ctx {
 	const char *root;   /* "/" or an image tree */
@@ -489,8 +490,9 @@ static int check_boot_fs(const struct enroll_ctx *c)
 static int say_plan(const struct enroll_ctx *c, const struct enroll_opts *o, const char *node)
 {
 	struct enroll_geom g;
-	uint64_t bytes;
+	uint64_t bytes, room;
 	char msg[512];
+	bool online;
 	int r;
 
 	r = check_boot_fs(c);
@@ -501,8 +503,9 @@ static int say_plan(const struct enroll_ctx *c, const struct enroll_opts *o, con
 
 	if (!strcmp(o->layout, "detached")) {
 		printf("  plan: the first boot writes the LUKS2 header to \"%s\" on %s (a file system "
-		       "other than the root) and encrypts %s in place; nothing moves\n",
-		       o->header, o->header_device, o->device);
+		       "other than the root) and encrypts %s in place%s; nothing moves\n",
+		       o->header, o->header_device, o->device,
+		       o->mode && !strcmp(o->mode, "online") ? " in the background (online)" : "");
 		return 0;
 	}
 	if (!node[0]) {
@@ -513,22 +516,29 @@ static int say_plan(const struct enroll_ctx *c, const struct enroll_opts *o, con
 	r = enroll_probe(node, &g);
 	if (r < 0)
 		return log_error(-r, "cannot read \"%s\" to plan the first boot", node);
-	switch (enroll_shift_plan(&g, &bytes)) {
+	online = o->mode && !strcmp(o->mode, "online");
+	room = online ? ONLINE_REDUCE_SIZE : ENGINE_DATA_OFF_DEFAULT;
+	switch (enroll_room_plan(&g, online, &bytes)) {
 	case ENROLL_SHIFT_FS_SMALLER:
-		printf("  plan: shift - the %s file system (%llu MiB) leaves %llu MiB of its "
-		       "%llu MiB partition free; the first boot moves the data up by %llu MiB "
-		       "inside the partition for the LUKS2 header\n", g.fs_type, MIB(g.fs_size),
-		       MIB(bytes), MIB(g.part_size), MIB(ENGINE_DATA_OFF_DEFAULT));
+		printf("  plan: shift%s - the %s file system (%llu MiB) leaves %llu MiB of its "
+		       "%llu MiB partition free; the first boot %s by %llu MiB "
+		       "inside the partition for the LUKS2 header\n", online ? " (online)" : "",
+		       g.fs_type, MIB(g.fs_size), MIB(bytes), MIB(g.part_size),
+		       online ? "boots on at once and cryptsetup moves the data up in the background, using"
+			      : "moves the data up", MIB(room));
 		return 0;
 	case ENROLL_SHIFT_GROW:
-		printf("  plan: shift - the first boot grows the %llu MiB partition by %llu MiB "
-		       "into the free disk space after it (%llu MiB free), then moves the data up "
-		       "by %llu MiB for the LUKS2 header\n", MIB(g.part_size), MIB(bytes),
-		       MIB(g.max_size - g.part_size), MIB(ENGINE_DATA_OFF_DEFAULT));
+		printf("  plan: shift%s - the first boot grows the %llu MiB partition by %llu MiB "
+		       "into the free disk space after it (%llu MiB free), then %s by %llu MiB for the "
+		       "LUKS2 header\n", online ? " (online)" : "", MIB(g.part_size), MIB(bytes),
+		       MIB(g.max_size - g.part_size),
+		       online ? "boots on at once and cryptsetup moves the data up in the background, using"
+			      : "moves the data up", MIB(room));
 		return 0;
 	default:
 		enroll_shift_refusal(node, bytes, msg, sizeof(msg));
-		return log_error(ENOSPC, "%s", msg);
+		return log_error(ENOSPC, "%s%s", msg, online ? " (online mode needs 32 MiB behind "
+				 "the file system, offline 18 MiB)" : "");
 	}
 }
 
@@ -556,6 +566,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"rootcrypt enroll --vault URL [--secret NAME] [--kek KEY-URL] [--kek-alg ALG]\n"
 		"                 [--layout shift|detached] [--header PATH] [--header-device SPEC]\n"
+		"                 [--mode offline|online]\n"
 		"                 [--device PARTUUID=...|DEV]\n"
 		"                 [--name NAME] [--client-id ID] [--root DIR] [--dry-run]\n"
 		"rootcrypt enroll --undo [--root DIR]\n\n"
@@ -576,6 +587,7 @@ int cmd_enroll(int argc, char **argv)
 		{ "kek", required_argument, NULL, 'k' },
 		{ "kek-alg", required_argument, NULL, 'a' },
 		{ "layout", required_argument, NULL, 'l' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ "header", required_argument, NULL, 'H' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "header-device", required_argument, NULL, 'E' },
@@ -587,7 +599,7 @@ int cmd_enroll(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct enroll_opts o = { .name = "root", .layout = "shift" };
+	struct enroll_opts o = { .name = "root", .layout = "shift", .mode = "offline" };
 	struct enroll_ctx c = { .root = "/" };
 	char dev[PATH_MAX], stable[PATH_MAX + 16], mnt[PATH_MAX], header_dev[PATH_MAX + 16];
 	char node[PATH_MAX];
@@ -604,6 +616,7 @@ int cmd_enroll(int argc, char **argv)
 		case 'k': o.kek = optarg; break;
 		case 'a': o.kek_alg = optarg; break;
 		case 'l': o.layout = optarg; break;
+		case 'm': o.mode = optarg; break;
 		case 'H': o.header = optarg; break;
 		case 'd': o.device = optarg; break;
 		case 'E': o.header_device = optarg; break;
@@ -642,6 +655,10 @@ int cmd_enroll(int argc, char **argv)
 	}
 	if (strcmp(o.layout, "shift") && strcmp(o.layout, "detached")) {
 		log_error(EINVAL, "unknown layout \"%s\" (shift or detached)", o.layout);
+		return CMD_USAGE;
+	}
+	if (strcmp(o.mode, "offline") && strcmp(o.mode, "online")) {
+		log_error(EINVAL, "unknown mode \"%s\" (offline or online)", o.mode);
 		return CMD_USAGE;
 	}
 	if (!strcmp(o.layout, "detached")) {
@@ -683,8 +700,8 @@ int cmd_enroll(int argc, char **argv)
 		o.device = stable;
 	}
 
-	printf("rootcrypt enroll%s: root device %s, layout %s, vault %s\n",
-	       c.dry_run ? " (dry run)" : "", o.device, o.layout, o.vault);
+	printf("rootcrypt enroll%s: root device %s, layout %s, mode %s, vault %s\n",
+	       c.dry_run ? " (dry run)" : "", o.device, o.layout, o.mode, o.vault);
 	r = say_plan(&c, &o, node);
 	if (r < 0)
 		return r;

@@ -73,6 +73,9 @@ int cmd_status(int argc, char **argv)
 		struct json_object *j = json_object_new_object();
 
 		json_object_object_add(j, "state", json_object_new_string(engine_state_name(st.state)));
+		if (st.state == ENGINE_STATE_ENCRYPTING)
+			json_object_object_add(j, "mode",
+					       json_object_new_string(st.online ? "online" : "offline"));
 		if (st.state == ENGINE_STATE_FOREIGN)
 			json_object_object_add(j, "found", json_object_new_string(st.what));
 		if (st.state == ENGINE_STATE_ENCRYPTING || st.state == ENGINE_STATE_ENCRYPTED) {
@@ -98,8 +101,9 @@ int cmd_status(int argc, char **argv)
 		printf("%s: %s (not a rootcrypt volume)\n", o.target, st.what);
 		break;
 	case ENGINE_STATE_ENCRYPTING:
-		printf("%s: encrypting, %" PRIu64 " of %" PRIu64 " bytes done (%.1f%%)\n", o.target,
-		       st.done, st.total, st.total ? 100.0 * (double)st.done / (double)st.total : 0.0);
+		printf("%s: encrypting%s, %" PRIu64 " of %" PRIu64 " bytes done (%.1f%%)\n", o.target,
+		       st.online ? " (online)" : "", st.done, st.total,
+		       st.total ? 100.0 * (double)st.done / (double)st.total : 0.0);
 		break;
 	case ENGINE_STATE_ENCRYPTED:
 		printf("%s: encrypted\n", o.target);

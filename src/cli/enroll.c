@@ -10,6 +10,7 @@
 #include "bootdev.h"
 #include "engine.h"
 #include "fsprobe.h"
+#include "online_plan.h"
 #include "parttable.h"
 
 static const char *const heading[] = {
@@ -42,6 +43,7 @@ char *enroll_config_text(const struct enroll_opts *o)
 	add_line(f, "header", o->header);
 	add_line(f, "header_device", o->header_device);
 	add_line(f, "client_id", o->client_id);
+	add_line(f, "mode", o->mode ? o->mode : "offline");
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
@@ -96,7 +98,7 @@ char *enroll_cmdline_merge(const char *current, const char *params)
 
 static const char *const managed_keys[] = {
 	"device", "name", "vault", "secret", "kek", "kek_alg", "layout", "header",
-	"header_device", "client_id",
+	"header_device", "client_id", "mode",
 };
 
 bool enroll_key_is_managed(const char *key)
@@ -180,9 +182,19 @@ static uint64_t round_up(uint64_t x, uint64_t a)
 
 enum enroll_shift enroll_shift_plan(const struct enroll_geom *g, uint64_t *ret_bytes)
 {
-	uint64_t cap = engine_shift_capacity(g->part_size, ENGINE_DATA_OFF_DEFAULT, ENGINE_TAIL_SIZE);
-	uint64_t newP = round_up(round_up(g->part_size, 4096) + ENGINE_DATA_OFF_DEFAULT +
-					 ENGINE_TAIL_SIZE, 1ull << 20);
+	return enroll_room_plan(g, false, ret_bytes);
+}
+
+enum enroll_shift enroll_room_plan(const struct enroll_geom *g, bool online, uint64_t *ret_bytes)
+{
+	/* room the conversion needs behind the file system: offline H + T,
+	 * online cryptsetup's whole reduction (the copy of the head waits in
+	 * the last 16 MiB until the last hotzone) */
+	uint64_t room = online ? ONLINE_REDUCE_SIZE : ENGINE_DATA_OFF_DEFAULT + ENGINE_TAIL_SIZE;
+	uint64_t cap = online ? online_shift_capacity(g->part_size)
+			      : engine_shift_capacity(g->part_size, ENGINE_DATA_OFF_DEFAULT,
+						      ENGINE_TAIL_SIZE);
+	uint64_t newP = round_up(round_up(g->part_size, 4096) + room, 1ull << 20);
 
 	if (g->have_fs && g->fs_size <= cap) {
 		*ret_bytes = g->part_size - g->fs_size;

@@ -16,6 +16,7 @@ struct enroll_opts {
 	const char *header;     /* detached header: path inside header_device's fs, or NULL */
 	const char *header_device; /* the file system holding it (e.g. /boot), or NULL */
 	const char *client_id;  /* user-assigned identity or NULL */
+	const char *mode;       /* offline (default) | online */
 };
 
 /* /etc/rootcrypt.conf contents ("key = value" lines); malloc'ed. */
@@ -69,8 +70,14 @@ enum enroll_shift {
 /* The engine's own rule (shift_make_room: engine_shift_capacity with
  * ENGINE_DATA_OFF_DEFAULT and ENGINE_TAIL_SIZE, growth to a MiB boundary).
  * *ret_bytes: free bytes behind the file system / bytes of growth / bytes
- * missing, by the result. */
+ * missing, by the result. Offline mode's room. */
 enum enroll_shift enroll_shift_plan(const struct enroll_geom *g, uint64_t *ret_bytes);
+
+/* The same for a mode: offline as enroll_shift_plan; online (in place) the
+ * file system must end by P - 32 MiB (online_shift_capacity: cryptsetup's
+ * --reduce-device-size 32M), and the partition grows by 32 MiB (to a MiB
+ * boundary) when it does not. */
+enum enroll_shift enroll_room_plan(const struct enroll_geom *g, bool online, uint64_t *ret_bytes);
 
 /* Reads the geometry of the partition node `dev` (its file system and, via
  * sysfs and the partition table, the free space behind it). Read-only.

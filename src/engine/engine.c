@@ -14,6 +14,7 @@
 #include "engine.h"
 #include "engine_pipe.h"
 #include "engine_record.h"
+#include "online_status.h"
 #include "fsprobe.h"
 #include "log.h"
 #include "parttable.h"
@@ -1105,6 +1106,20 @@ int engine_status(const struct engine_opts *o, struct engine_status *ret)
 		ret->state = ENGINE_STATE_PLAIN;
 		break;
 	case ENGINE_REFUSE_LUKS:
+		/* not ours, but perhaps cryptsetup converting for online mode */
+		r = e.head ? online_status_read(e.layout == ENGINE_LAYOUT_DETACHED ? e.hdev : e.dev,
+						 e.dev->size, &ret->done, &ret->total) : 0;
+		if (r < 0)
+			goto out;
+		if (r == 1) {
+			ret->state = ENGINE_STATE_ENCRYPTING;
+			ret->online = true;
+			engine_hdr_get(e.head, &ret->info);
+			ret->info.layout = e.layout;
+			r = 0;
+			break;
+		}
+		/* fall through */
 	case ENGINE_REFUSE_SIGNATURE:
 		ret->state = ENGINE_STATE_FOREIGN;
 		ret->what = sig ? sig : "LUKS";

@@ -70,6 +70,9 @@ struct engine_status {
 	 * from the header the state was read from (malloc'ed), NULL if it has
 	 * none. */
 	char *key_token;
+	/* ENCRYPTING: stock cryptsetup's online reencryption runs (online
+	 * mode, src/engine/ONLINE.md); done/total from its header */
+	bool online;
 };
 
 /* Reads the volume once (read-only): state, header facts, the key token.

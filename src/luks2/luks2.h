@@ -49,6 +49,8 @@
 /* Mandatory requirement rootcrypt sets while a conversion is unfinished:
  * stock cryptsetup refuses to open the volume ("unmet requirements"). */
 #define LUKS2_REQ_CONVERSION "rootcrypt-conversion"
+/* cryptsetup's requirement while a LUKS2 reencryption (online mode) runs */
+#define LUKS2_REQ_ONLINE "online-reencrypt-v2"
 
 struct luks2_hdr;
 
@@ -199,6 +201,25 @@ bool luks2_requirement_has(const struct luks2_hdr *h, const char *name);
 /* Number of mandatory requirements and the i-th name (for status/dump). */
 size_t luks2_requirement_count(const struct luks2_hdr *h);
 const char *luks2_requirement_name(const struct luks2_hdr *h, size_t i);
+
+/* --- cryptsetup's online reencryption (src/engine/ONLINE.md) --------------
+ * While the requirement online-reencrypt-v2 is set, the segment getters
+ * above (offset, size, sector size, cipher, key size, IV) and unlock read
+ * the segment flagged backup-final: the volume as it will be. */
+bool luks2_online_in_progress(const struct luks2_hdr *h);
+/* 0 when the in-progress header is exactly the kind rootcrypt's online mode
+ * has cryptsetup write: requirement online-reencrypt-v2 only, keyslots
+ * luks2 and one reencrypt (mode encrypt), segments linear/crypt with
+ * cryptsetup's flags, one backup-final crypt segment, every crypt segment
+ * aes-xts-plain64 under the final segment's digest, 512-bit key. -EPERM
+ * with the reason in err otherwise. Pure; prints nothing. */
+int luks2_online_check(const struct luks2_hdr *h, char *err, size_t errlen);
+/* Progress from the header alone: *ret_done = bytes in crypt segments
+ * without flags (committed), *ret_total = size of the backup-previous
+ * segment (dynamic: dev_size less its offset; dev_size is the data
+ * device's size). -EINVAL when not in progress or inconsistent. */
+int luks2_online_progress(const struct luks2_hdr *h, uint64_t dev_size, uint64_t *ret_done,
+			  uint64_t *ret_total);
 
 /* --- Tokens --------------------------------------------------------------
  * A token is a JSON object with at least "type" (string) and "keyslots"

@@ -1,6 +1,7 @@
 /* Digest type "pbkdf2": PBKDF2(volume key, salt) stored in the header so a
  * candidate volume key can be checked without touching the data. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,10 +84,13 @@ int luks2_digest_verify(struct json_object *d, const void *vk, size_t vk_len)
 
 struct json_object *luks2_digest_for_segment(const struct luks2_hdr *h)
 {
+	char seg[12];
+
+	snprintf(seg, sizeof(seg), "%d", luks2_data_segment_id(h));
 	json_object_object_foreach(luks2_json_section(h, "digests"), id, d)
 	{
 		(void)id;
-		if (luks2_json_array_has(luks2_json_get(d, "segments", json_type_array), "0"))
+		if (luks2_json_array_has(luks2_json_get(d, "segments", json_type_array), seg))
 			return d;
 	}
 	return NULL;

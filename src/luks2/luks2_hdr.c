@@ -173,11 +173,18 @@ static struct json_object *segment0(const struct luks2_hdr *h)
 	return luks2_json_by_id(luks2_json_section(h, "segments"), 0);
 }
 
+/* The segment the getters describe: segment 0, or the backup-final one
+ * while cryptsetup's online reencryption runs (luks2_data_segment_id). */
+static struct json_object *data_segment(const struct luks2_hdr *h)
+{
+	return luks2_json_by_id(luks2_json_section(h, "segments"), luks2_data_segment_id(h));
+}
+
 uint64_t luks2_hdr_segment_offset(const struct luks2_hdr *h)
 {
 	uint64_t v = 0;
 
-	luks2_json_u64(luks2_json_get(segment0(h), "offset", json_type_string), &v);
+	luks2_json_u64(luks2_json_get(data_segment(h), "offset", json_type_string), &v);
 	return v;
 }
 
@@ -185,7 +192,7 @@ uint64_t luks2_hdr_segment_size(const struct luks2_hdr *h)
 {
 	uint64_t v = LUKS2_SEGMENT_DYNAMIC;
 
-	luks2_json_u64(luks2_json_get(segment0(h), "size", json_type_string), &v);
+	luks2_json_u64(luks2_json_get(data_segment(h), "size", json_type_string), &v);
 	return v;
 }
 
@@ -193,13 +200,13 @@ uint32_t luks2_hdr_sector_size(const struct luks2_hdr *h)
 {
 	int64_t v = 512;
 
-	luks2_json_int(luks2_json_get(segment0(h), "sector_size", json_type_int), 512, 4096, &v);
+	luks2_json_int(luks2_json_get(data_segment(h), "sector_size", json_type_int), 512, 4096, &v);
 	return (uint32_t)v;
 }
 
 const char *luks2_hdr_cipher(const struct luks2_hdr *h)
 {
-	struct json_object *o = luks2_json_get(segment0(h), "encryption", json_type_string);
+	struct json_object *o = luks2_json_get(data_segment(h), "encryption", json_type_string);
 
 	return o ? json_object_get_string(o) : "";
 }
@@ -260,7 +267,7 @@ uint64_t luks2_hdr_iv_sector(const struct luks2_hdr *h, uint64_t seg_off)
 {
 	uint64_t tweak = 0;
 
-	luks2_json_u64(luks2_json_get(segment0(h), "iv_tweak", json_type_string), &tweak);
+	luks2_json_u64(luks2_json_get(data_segment(h), "iv_tweak", json_type_string), &tweak);
 	return tweak + seg_off / 512;
 }
 

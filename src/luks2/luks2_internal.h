@@ -101,8 +101,14 @@ int luks2_af_merge(const void *in, size_t key_len, unsigned stripes, const char 
 int luks2_digest_new(struct json_object **ret, const void *vk, size_t vk_len, uint32_t iterations);
 /* 0 match, -EPERM mismatch, -EINVAL/-ENOTSUP bad digest object. */
 int luks2_digest_verify(struct json_object *digest, const void *vk, size_t vk_len);
-/* The digest object that lists segment "0" (there is one by validation). */
+/* The digest object that lists the data segment (luks2_data_segment_id;
+ * there is one by validation). */
 struct json_object *luks2_digest_for_segment(const struct luks2_hdr *h);
+
+/* luks2_online.c: the id of the segment that holds the volume: 0, or while
+ * cryptsetup's online reencryption is in progress (requirement
+ * online-reencrypt-v2) the segment flagged backup-final. */
+int luks2_data_segment_id(const struct luks2_hdr *h);
 
 void luks2_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -99,6 +99,31 @@ grep -q 'plan: shift - the ext4 file system (40 MiB) leaves 24 MiB of its 64 MiB
 	"$t/out" || { cat "$t/out"; exit 1; }
 grep -qx "device = PARTUUID=$partuuid" "$tree/etc/rootcrypt.conf"
 
+# 3b. Online mode (issue 18) in place needs 32 MiB behind the file system
+#     (cryptsetup's --reduce-device-size 32M): the 40 MiB file system that
+#     fits offline is refused online, writing nothing; a 32 MiB one fits,
+#     and `mode = online` is written for the boot (config get reads it).
+grep -qx "mode = offline" "$tree/etc/rootcrypt.conf" || { cat "$tree/etc/rootcrypt.conf"; exit 1; }
+image 0 40M
+rc=0
+enroll --mode online >"$t/out" 2>"$t/err" || rc=$?
+[ "$rc" = 1 ] && unchanged || { echo "online, 24 MiB free: rc=$rc"; cat "$t/out" "$t/err"; exit 1; }
+grep -q 'online mode needs 32 MiB' "$t/err" || { cat "$t/err"; exit 1; }
+image 0 32M
+enroll --mode online >"$t/out"
+grep -q 'plan: shift (online) - the ext4 file system (32 MiB) leaves 32 MiB of its 64 MiB partition free' \
+	"$t/out" || { cat "$t/out"; exit 1; }
+[ "$("$ROOTCRYPT" config get mode --file "$tree/etc/rootcrypt.conf" --no-cmdline)" = online ]
+printf 'rootcrypt.mode=offline\n' >"$t/cmdline"
+[ "$("$ROOTCRYPT" config get mode --file "$tree/etc/rootcrypt.conf" --cmdline "$t/cmdline")" = offline ]
+image 32 ""
+enroll --mode online --dry-run >"$t/out"
+grep -q 'plan: shift (online) - the first boot grows the 64 MiB partition by 32 MiB' "$t/out" ||
+	{ cat "$t/out"; exit 1; }
+rc=0
+enroll --mode sideways >"$t/out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && unchanged || { echo "--mode sideways: rc=$rc"; exit 1; }
+
 # 4. --device given as the host's node name: still written as PARTUUID.
 "$ROOTCRYPT" enroll --root "$t/mnt" --vault https://v.vault.azure.net --device "${loop}p1" \
 	>"$t/out"

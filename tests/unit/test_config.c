@@ -175,3 +175,31 @@ TEST(config_get_spells_values_like_the_file)
 	CHECK_EQ_INT(config_get(&c, "no_such_key", &v), -ENOENT);
 	config_free(&c);
 }
+
+/* mode = offline|online (issue 18): file, kernel line over the file, a bad
+ * value fatal in the file and ignored on the kernel line, unset = NULL
+ * (offline is the default the boot applies). */
+TEST(config_mode_offline_or_online)
+{
+	struct rootcrypt_config c = { 0 };
+	static const char text[] = "mode = online\n";
+	static const char bad[] = "mode = background\n";
+	char *v = NULL;
+
+	CHECK_EQ_INT(config_get(&c, "mode", &v), 0);
+	CHECK(v == NULL);
+	CHECK_EQ_INT(config_parse_file_text(&c, text, sizeof(text) - 1, "t"), 0);
+	CHECK_EQ_STR(c.mode, "online");
+	CHECK_EQ_INT(config_parse_cmdline(&c, "quiet rootcrypt.mode=offline"), 0);
+	CHECK_EQ_STR(c.mode, "offline");
+	CHECK_EQ_INT(config_parse_cmdline(&c, "rootcrypt.mode=fast"), 0);
+	CHECK_EQ_STR(c.mode, "offline");
+	CHECK_EQ_INT(config_get(&c, "mode", &v), 0);
+	CHECK_EQ_STR(v, "offline");
+	free(v);
+	config_free(&c);
+	CHECK_EQ_INT(config_parse_file_text(&c, bad, sizeof(bad) - 1, "t"), -EINVAL);
+	config_free(&c);
+	CHECK_EQ_INT(config_set(&c, "mode", "Online"), -EINVAL);
+	config_free(&c);
+}

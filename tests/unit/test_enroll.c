@@ -122,3 +122,59 @@ TEST(enroll_shift_plan_follows_engine_geometry)
 	CHECK(strstr(msg, "other than the root") != NULL);
 	CHECK(strstr(msg, "--layout") == NULL);
 }
+
+/* Online in place (ONLINE.md "Layouts and room"): cryptsetup's
+ * --reduce-device-size 32M; the file system must end by P - 32 MiB. */
+TEST(enroll_room_plan_online_needs_32_mib)
+{
+	struct enroll_geom g = { .part_size = 1024 * MIB, .max_size = 1024 * MIB,
+				 .fs_size = 1024 * MIB, .have_fs = true };
+	uint64_t b = 0;
+	char *s;
+	struct enroll_opts o = { .device = "PARTUUID=x", .vault = "https://v.vault.azure.net" };
+
+	CHECK_EQ_INT(enroll_room_plan(&g, true, &b), ENROLL_SHIFT_NO_ROOM);
+	CHECK_EQ_INT(b, 32 * MIB);
+	/* 20 MiB free behind: enough offline (grows by 18), 12 MiB short online */
+	g.max_size = 1044 * MIB;
+	CHECK_EQ_INT(enroll_room_plan(&g, false, &b), ENROLL_SHIFT_GROW);
+	CHECK_EQ_INT(b, 18 * MIB);
+	CHECK_EQ_INT(enroll_room_plan(&g, true, &b), ENROLL_SHIFT_NO_ROOM);
+	CHECK_EQ_INT(b, 12 * MIB);
+	g.max_size = 1056 * MIB;
+	CHECK_EQ_INT(enroll_room_plan(&g, true, &b), ENROLL_SHIFT_GROW);
+	CHECK_EQ_INT(b, 32 * MIB);
+	/* a file system 24 MiB short of its partition: offline fits, online not */
+	g.max_size = g.part_size;
+	g.fs_size = 1000 * MIB;
+	CHECK_EQ_INT(enroll_room_plan(&g, false, &b), ENROLL_SHIFT_FS_SMALLER);
+	CHECK_EQ_INT(enroll_room_plan(&g, true, &b), ENROLL_SHIFT_NO_ROOM);
+	/* exactly P - 32 MiB fits; one block more does not */
+	g.fs_size = 992 * MIB;
+	CHECK_EQ_INT(enroll_room_plan(&g, true, &b), ENROLL_SHIFT_FS_SMALLER);
+	CHECK_EQ_INT(b, 32 * MIB);
+	g.fs_size = 992 * MIB + 4096;
+	CHECK_EQ_INT(enroll_room_plan(&g, true, &b), ENROLL_SHIFT_NO_ROOM);
+	/* a partition size not a multiple of 4096: capacity from P aligned down */
+	g.part_size = g.max_size = 1024 * MIB + 2048;
+	g.fs_size = 992 * MIB;
+	CHECK_EQ_INT(enroll_room_plan(&g, true, &b), ENROLL_SHIFT_FS_SMALLER);
+	/* enroll_shift_plan stays the offline rule */
+	g.part_size = g.max_size = 1024 * MIB;
+	g.fs_size = 1000 * MIB;
+	CHECK_EQ_INT(enroll_shift_plan(&g, &b), ENROLL_SHIFT_FS_SMALLER);
+
+	/* the config says the mode: offline unless asked */
+	s = enroll_config_text(&o);
+	CHECK(s != NULL && strstr(s, "\nmode = offline\n") != NULL);
+	free(s);
+	o.mode = "online";
+	s = enroll_config_text(&o);
+	CHECK(s != NULL && strstr(s, "\nmode = online\n") != NULL);
+	free(s);
+	/* and a later enroll replaces it */
+	CHECK(enroll_key_is_managed("mode"));
+	s = enroll_config_merge("mode = offline\nca_file = /x\n", &o);
+	CHECK(s != NULL && strstr(s, "mode = offline") == NULL && strstr(s, "\nmode = online\n"));
+	free(s);
+}
