@@ -4,34 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "bios_core.h"
 #include "log.h"
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
 
 static int refuse(const char **why, const char *reason)
 {
@@ -66,14 +41,14 @@ int bios_core_embed(const uint8_t boot_img[BIOS_SECTOR], const uint8_t cur_mbr[B
 	*why = NULL;
 	if (core_len <= BIOS_SECTOR || core_len > BIOS_CORE_MAX)
 		return refuse(why, "core image size outside (512 bytes, 65535 sectors]");
-	if (get16(core + BIOS_BLOCKLIST + 10) != BIOS_CORE_SEGMENT)
+	if (le16_get(core + BIOS_BLOCKLIST + 10) != BIOS_CORE_SEGMENT)
 		return refuse(why, "core image has no diskboot blocklist (segment 0x820 at 0x1fe)");
 	if (boot_img[BIOS_SECTOR - 2] != 0x55 || boot_img[BIOS_SECTOR - 1] != 0xaa)
 		return refuse(why, "boot.img has no boot signature");
 	memcpy(new_mbr, boot_img, BIOS_SECTOR);
 	memcpy(new_mbr + BIOS_BPB_START, cur_mbr + BIOS_BPB_START, BIOS_BPB_END - BIOS_BPB_START);
 	memcpy(new_mbr + BIOS_NT_MAGIC, cur_mbr + BIOS_NT_MAGIC, BIOS_SECTOR - BIOS_NT_MAGIC);
-	put64(new_mbr + BIOS_KERNEL_SECTOR, l);
+	le64_put(new_mbr + BIOS_KERNEL_SECTOR, l);
 	new_mbr[BIOS_BOOT_DRIVE] = 0xff;
 	new_mbr[BIOS_DRIVE_CHECK] = 0x90;
 	new_mbr[BIOS_DRIVE_CHECK + 1] = 0x90;
@@ -81,13 +56,13 @@ int bios_core_embed(const uint8_t boot_img[BIOS_SECTOR], const uint8_t cur_mbr[B
 	memset(core_out, 0, n * BIOS_SECTOR);
 	memcpy(core_out, core, core_len);
 	/* clear every blocklist entry (as grub-setup does), then the one extent */
-	for (b = core_out + BIOS_BLOCKLIST; b > core_out && get16(b + 8) != 0;
+	for (b = core_out + BIOS_BLOCKLIST; b > core_out && le16_get(b + 8) != 0;
 	     b -= BIOS_BLOCKLIST_SIZE)
 		memset(b, 0, BIOS_BLOCKLIST_SIZE);
 	b = core_out + BIOS_BLOCKLIST;
-	put64(b, l + 1);
-	put16(b + 8, (uint16_t)(n - 1));
-	put16(b + 10, BIOS_CORE_SEGMENT);
+	le64_put(b, l + 1);
+	le16_put(b + 8, (uint16_t)(n - 1));
+	le16_put(b + 10, BIOS_CORE_SEGMENT);
 	memset(b - BIOS_BLOCKLIST_SIZE, 0, BIOS_BLOCKLIST_SIZE);
 	return 0;
 }
@@ -106,15 +81,15 @@ int bios_core_check(const uint8_t boot_img[BIOS_SECTOR], const uint8_t cur_mbr[B
 	for (size_t i = 0; i < BIOS_SECTOR; i++)
 		if (!per_disk_byte(i) && cur_mbr[i] != boot_img[i])
 			return refuse(why, "sector 0's boot code is not this GRUB's boot.img");
-	ks = get64(cur_mbr + BIOS_KERNEL_SECTOR);
+	ks = le64_get(cur_mbr + BIOS_KERNEL_SECTOR);
 	if (!old_first || ks < p14_start || ks >= l)
 		return refuse(why, "the old core does not start in the first half of the BIOS "
 				   "boot partition");
-	if (get16(old_first + BIOS_BLOCKLIST + 8) == 0)
+	if (le16_get(old_first + BIOS_BLOCKLIST + 8) == 0)
 		return refuse(why, "the old core's first sector has no blocklist");
-	for (b = old_first + BIOS_BLOCKLIST; b > old_first && get16(b + 8) != 0;
+	for (b = old_first + BIOS_BLOCKLIST; b > old_first && le16_get(b + 8) != 0;
 	     b -= BIOS_BLOCKLIST_SIZE) {
-		uint64_t s = get64(b), len = get16(b + 8);
+		uint64_t s = le64_get(b), len = le16_get(b + 8);
 
 		if (s < p14_start || s >= l || len > l - s)
 			return refuse(why, "the old core is not wholly in the first half of the "
@@ -174,7 +149,7 @@ int bios_core_switch(struct blkdev *d, uint64_t p14_start, uint64_t p14_sectors,
 		r = log_error(EINVAL, "BIOS core for '%s' refused: %s", d->name, why);
 		goto out;
 	}
-	ks = get64(mbr + BIOS_KERNEL_SECTOR);
+	ks = le64_get(mbr + BIOS_KERNEL_SECTOR);
 	if (ks == l) {
 		/* sector 0 already points at L: finished, or changed by someone else */
 		r = blkdev_read(d, at_l, n * BIOS_SECTOR, l * BIOS_SECTOR);

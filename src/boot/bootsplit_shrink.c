@@ -10,6 +10,7 @@
 #include "blkdev.h"
 #include "crypto.h"
 #include "ext4tail.h"
+#include "le.h"
 #include "log.h"
 #include "spawn.h"
 
@@ -18,30 +19,15 @@ static const uint8_t intent_magic[8] = { 'R', 'C', 'B', 'S', 'P', 'L', 'I', 'T' 
 /* magic 8, version 4, three GUIDs 48, F 8: the checksum follows */
 #define INTENT_BODY 68u
 
-static void put_le(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = n; i-- > 0;)
-		v = v << 8 | p[i];
-	return v;
-}
-
 void bootsplit_intent_encode(const struct bootsplit_intent *in, uint8_t out[BOOTSPLIT_INTENT_SIZE])
 {
 	memset(out, 0, BOOTSPLIT_INTENT_SIZE);
 	memcpy(out, intent_magic, 8);
-	put_le(out + 8, INTENT_VERSION, 4);
+	le32_put(out + 8, INTENT_VERSION);
 	memcpy(out + 12, in->fs_uuid, 16);
 	memcpy(out + 28, in->part_guid, 16);
 	memcpy(out + 44, in->boot_part_guid, 16);
-	put_le(out + 60, in->fs_target, 8);
+	le64_put(out + 60, in->fs_target);
 	crypto_sha256(out, INTENT_BODY, out + INTENT_BODY);
 }
 
@@ -49,7 +35,7 @@ int bootsplit_intent_decode(const uint8_t in[BOOTSPLIT_INTENT_SIZE], struct boot
 {
 	uint8_t sum[32];
 
-	if (memcmp(in, intent_magic, 8) != 0 || get_le(in + 8, 4) != INTENT_VERSION)
+	if (memcmp(in, intent_magic, 8) != 0 || le32_get(in + 8) != INTENT_VERSION)
 		return -EINVAL;
 	if (crypto_sha256(in, INTENT_BODY, sum) < 0 || memcmp(sum, in + INTENT_BODY, 32) != 0)
 		return -EINVAL;
@@ -59,7 +45,7 @@ int bootsplit_intent_decode(const uint8_t in[BOOTSPLIT_INTENT_SIZE], struct boot
 	memcpy(ret->fs_uuid, in + 12, 16);
 	memcpy(ret->part_guid, in + 28, 16);
 	memcpy(ret->boot_part_guid, in + 44, 16);
-	ret->fs_target = get_le(in + 60, 8);
+	ret->fs_target = le64_get(in + 60);
 	if (ret->fs_target == 0 || ret->fs_target % 4096)
 		return -EINVAL;
 	return 0;
@@ -106,13 +92,10 @@ static int super_read(struct blkdev *d, struct ext4tail *t, uint8_t uuid[16], bo
 			/* e2fsck first (it may replay the journal); the size
 			 * alone, from the fields every ext4 has */
 			t->block_size = 1024u << sb[0x18];
-			t->blocks = (uint64_t)sb[4] | (uint64_t)sb[5] << 8 | (uint64_t)sb[6] << 16 |
-				    (uint64_t)sb[7] << 24;
+			t->blocks = le32_get(sb + 4);
 			if (sb[0x60] & 0x80) /* INCOMPAT_64BIT */
-				t->blocks |= ((uint64_t)sb[0x150] | (uint64_t)sb[0x151] << 8 |
-					      (uint64_t)sb[0x152] << 16 | (uint64_t)sb[0x153] << 24)
-					     << 32;
-			t->state = (uint16_t)(sb[0x3a] | sb[0x3b] << 8);
+				t->blocks |= (uint64_t)le32_get(sb + 0x150) << 32;
+			t->state = le16_get(sb + 0x3a);
 			r = 0;
 		} else if (r < 0)
 			r = log_error(EINVAL, "\"%s\" has no valid ext4 superblock", d->name);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "le.h"
 #include "esp_stub.h"
 #include "fatfile.h"
 #include "log.h"
@@ -151,11 +152,6 @@ int esp_stub_patch(const uint8_t *in, size_t len, const char *r_uuid, const char
 	return patched;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* 1 when the PE image carries an Authenticode signature (security data
  * directory, index 4, has a size), 0 when not, -EINVAL when not a PE. */
 static int pe_signed(const uint8_t *in, size_t len, const char **why)
@@ -166,7 +162,7 @@ static int pe_signed(const uint8_t *in, size_t len, const char **why)
 
 	if (len < 0x40 || in[0] != 'M' || in[1] != 'Z')
 		return refuse(why, "not a PE image (no MZ header)");
-	pe = le32(in + 0x3c);
+	pe = le32_get(in + 0x3c);
 	if (pe > len || len - pe < 24 + 2 || memcmp(in + pe, "PE\0\0", 4) != 0)
 		return refuse(why, "not a PE image (no PE signature)");
 	magic = (uint16_t)(in[pe + 24] | in[pe + 25] << 8);
@@ -178,12 +174,12 @@ static int pe_signed(const uint8_t *in, size_t len, const char **why)
 		return refuse(why, "PE optional header of unknown kind");
 	if (dirs > len)
 		return refuse(why, "PE optional header truncated");
-	ndirs = le32(in + dirs - 4);
+	ndirs = le32_get(in + dirs - 4);
 	if (ndirs <= 4)
 		return 0; /* no security directory at all */
 	if (len - dirs < 5 * 8)
 		return refuse(why, "PE data directories truncated");
-	return le32(in + dirs + 4 * 8 + 4) != 0;
+	return le32_get(in + dirs + 4 * 8 + 4) != 0;
 }
 
 int esp_image_patch(const uint8_t *in, size_t len, const char *r_uuid, const char *b_uuid,

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "ext4tail.h"
 #include "log.h"
 
@@ -33,22 +34,6 @@
 #define BG_BLOCK_UNINIT 0x2u
 /* resize2fs drops a last group keeping fewer blocks than its metadata + 50 */
 #define RESIZE2FS_LAST_GROUP_SLACK 50u
-
-static uint16_t le16_at(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return le16toh(v);
-}
-
-static uint32_t le32_at(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
 
 static bool power_of(uint32_t n, uint32_t base)
 {
@@ -81,14 +66,14 @@ static int refuse(const char **ret_why, const char *why)
 
 int ext4tail_parse_super(const uint8_t *sb, struct ext4tail *t, const char **ret_why)
 {
-	uint32_t log_bs = le32_at(sb + 0x18), compat = le32_at(sb + 0x5c);
-	uint32_t incompat = le32_at(sb + 0x60), ro = le32_at(sb + 0x64);
-	uint32_t inode_size = le32_at(sb + 0x4c) >= 1 ? le16_at(sb + 0x58) : 128;
+	uint32_t log_bs = le32_get(sb + 0x18), compat = le32_get(sb + 0x5c);
+	uint32_t incompat = le32_get(sb + 0x60), ro = le32_get(sb + 0x64);
+	uint32_t inode_size = le32_get(sb + 0x4c) >= 1 ? le16_get(sb + 0x58) : 128;
 	uint64_t groups;
 
 	memset(t, 0, sizeof(*t));
 	*ret_why = NULL;
-	if (le16_at(sb + 0x38) != 0xEF53 || log_bs > 6)
+	if (le16_get(sb + 0x38) != 0xEF53 || log_bs > 6)
 		return -EINVAL;
 	/* before the geometry: these change what the numbers mean */
 	if (incompat & INCOMPAT_META_BG)
@@ -109,15 +94,15 @@ int ext4tail_parse_super(const uint8_t *sb, struct ext4tail *t, const char **ret
 			 INCOMPAT_COMPRESSION | INCOMPAT_META_BG))
 		return refuse(ret_why, "an incompatible feature this check does not know");
 	t->block_size = 1024u << log_bs;
-	t->blocks = le32_at(sb + 0x04);
+	t->blocks = le32_get(sb + 0x04);
 	if (incompat & INCOMPAT_64BIT)
-		t->blocks |= (uint64_t)le32_at(sb + 0x150) << 32;
-	t->first_data_block = le32_at(sb + 0x14);
-	t->blocks_per_group = le32_at(sb + 0x20);
-	t->inodes_per_group = le32_at(sb + 0x28);
-	t->state = le16_at(sb + 0x3a);
-	t->reserved_gdt = le16_at(sb + 0xce);
-	t->desc_size = incompat & INCOMPAT_64BIT ? le16_at(sb + 0xfe) : 32;
+		t->blocks |= (uint64_t)le32_get(sb + 0x150) << 32;
+	t->first_data_block = le32_get(sb + 0x14);
+	t->blocks_per_group = le32_get(sb + 0x20);
+	t->inodes_per_group = le32_get(sb + 0x28);
+	t->state = le16_get(sb + 0x3a);
+	t->reserved_gdt = le16_get(sb + 0xce);
+	t->desc_size = incompat & INCOMPAT_64BIT ? le16_get(sb + 0xfe) : 32;
 	t->sparse_super = ro & RO_COMPAT_SPARSE_SUPER;
 	t->uninit_flags = ro & (RO_COMPAT_GDT_CSUM | RO_COMPAT_METADATA_CSUM);
 	if (t->first_data_block != (t->block_size == 1024 ? 1u : 0u) ||
@@ -129,7 +114,7 @@ int ext4tail_parse_super(const uint8_t *sb, struct ext4tail *t, const char **ret
 	    t->blocks <= t->first_data_block || t->reserved_gdt > t->block_size / 4)
 		return -EINVAL;
 	groups = (t->blocks - t->first_data_block + t->blocks_per_group - 1) / t->blocks_per_group;
-	if (groups > (1u << 24) || (uint64_t)le32_at(sb) != groups * t->inodes_per_group)
+	if (groups > (1u << 24) || (uint64_t)le32_get(sb) != groups * t->inodes_per_group)
 		return -EINVAL;
 	t->ngroups = (uint32_t)groups;
 	t->desc_blocks = (uint32_t)((groups * t->desc_size + t->block_size - 1) / t->block_size);
@@ -154,16 +139,16 @@ int ext4tail_parse_groups(const uint8_t *gdt, size_t len, struct ext4tail *t)
 		struct ext4tail_group *gr = &t->groups[g];
 
 		gr->start = t->first_data_block + (uint64_t)g * t->blocks_per_group;
-		gr->block_bitmap = le32_at(d + 0x00);
-		gr->inode_bitmap = le32_at(d + 0x04);
-		gr->inode_table = le32_at(d + 0x08);
-		gr->free_inodes = le16_at(d + 0x0e);
-		gr->flags = le16_at(d + 0x12);
+		gr->block_bitmap = le32_get(d + 0x00);
+		gr->inode_bitmap = le32_get(d + 0x04);
+		gr->inode_table = le32_get(d + 0x08);
+		gr->free_inodes = le16_get(d + 0x0e);
+		gr->flags = le16_get(d + 0x12);
 		if (wide) {
-			gr->block_bitmap |= (uint64_t)le32_at(d + 0x20) << 32;
-			gr->inode_bitmap |= (uint64_t)le32_at(d + 0x24) << 32;
-			gr->inode_table |= (uint64_t)le32_at(d + 0x28) << 32;
-			gr->free_inodes |= (uint32_t)le16_at(d + 0x2e) << 16;
+			gr->block_bitmap |= (uint64_t)le32_get(d + 0x20) << 32;
+			gr->inode_bitmap |= (uint64_t)le32_get(d + 0x24) << 32;
+			gr->inode_table |= (uint64_t)le32_get(d + 0x28) << 32;
+			gr->free_inodes |= (uint32_t)le16_get(d + 0x2e) << 16;
 		}
 		gr->data_hi = -1;
 		if (gr->block_bitmap < t->first_data_block || gr->block_bitmap >= t->blocks ||

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "fatfile.h"
 #include "log.h"
 
@@ -24,8 +25,6 @@ struct fat {
 	uint32_t clusters;	/* data clusters: valid numbers are 2..clusters+1 */
 };
 
-static uint32_t get16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
-static uint32_t get32(const uint8_t *p) { return get16(p) | get16(p + 2) << 16; }
 
 static int bad(const struct fat *f, const char *what)
 {
@@ -47,13 +46,13 @@ static int fat_open(struct blkdev *d, struct fat *f)
 		return r;
 	if (s[510] != 0x55 || s[511] != 0xaa)
 		return bad(f, "no boot sector signature");
-	f->bps = get16(s + 11);
+	f->bps = le16_get(s + 11);
 	spc = s[13];
-	rsvd = get16(s + 14);
+	rsvd = le16_get(s + 14);
 	nfats = s[16];
-	f->root_entries = get16(s + 17);
-	total = get16(s + 19) ? get16(s + 19) : get32(s + 32);
-	fatsz = get16(s + 22) ? get16(s + 22) : get32(s + 36);
+	f->root_entries = le16_get(s + 17);
+	total = le16_get(s + 19) ? le16_get(s + 19) : le32_get(s + 32);
+	fatsz = le16_get(s + 22) ? le16_get(s + 22) : le32_get(s + 36);
 	if (f->bps != 512 && f->bps != 1024 && f->bps != 2048 && f->bps != 4096)
 		return bad(f, "bytes per sector");
 	if (spc == 0 || (spc & (spc - 1)) || (uint64_t)spc * f->bps > 65536)
@@ -69,7 +68,7 @@ static int fat_open(struct blkdev *d, struct fat *f)
 		return bad(f, "larger than its device");
 	f->clusters = (uint32_t)((total - first_data) / spc);
 	f->bits = f->clusters < 4085 ? 12 : f->clusters < 65525 ? 16 : 32;
-	if (f->bits == 32 && (get16(s + 22) != 0 || f->root_entries != 0))
+	if (f->bits == 32 && (le16_get(s + 22) != 0 || f->root_entries != 0))
 		return bad(f, "FAT32 by size but with a FAT16 layout");
 	if (f->bits != 32 && f->root_entries == 0)
 		return bad(f, "FAT12/16 without root directory entries");
@@ -80,7 +79,7 @@ static int fat_open(struct blkdev *d, struct fat *f)
 	f->root_off = ((uint64_t)rsvd + (uint64_t)nfats * fatsz) * f->bps;
 	f->data_off = first_data * f->bps;
 	if (f->bits == 32) {
-		f->root_cluster = get32(s + 44) & 0x0fffffff;
+		f->root_cluster = le32_get(s + 44) & 0x0fffffff;
 		if (f->root_cluster < 2 || f->root_cluster > f->clusters + 1)
 			return bad(f, "root directory cluster outside the volume");
 	}
@@ -104,11 +103,11 @@ static int fat_next(const struct fat *f, uint32_t c, uint32_t *ret)
 	if (r < 0)
 		return r;
 	if (f->bits == 12)
-		*ret = (c & 1) ? get16(b) >> 4 : get16(b) & 0xfff;
+		*ret = (c & 1) ? le16_get(b) >> 4 : le16_get(b) & 0xfff;
 	else if (f->bits == 16)
-		*ret = get16(b);
+		*ret = le16_get(b);
 	else
-		*ret = get32(b) & 0x0fffffff;
+		*ret = le32_get(b) & 0x0fffffff;
 	return 0;
 }
 
@@ -213,7 +212,7 @@ out:
 
 static uint32_t entry_cluster(const struct fat *f, const uint8_t *e)
 {
-	return get16(e + 26) | (f->bits == 32 ? get16(e + 20) << 16 : 0);
+	return le16_get(e + 26) | (f->bits == 32 ? (uint32_t)le16_get(e + 20) << 16 : 0);
 }
 
 /* Follows the file's chain over every cluster its size needs. */
@@ -293,7 +292,7 @@ int fatfile_find(struct blkdev *d, const char *path, struct fatfile *ret)
 	memset(ret, 0, sizeof(*ret));
 	ret->fat_bits = f.bits;
 	ret->cluster_size = f.cluster_size;
-	ret->size = get32(e + 28);
+	ret->size = le32_get(e + 28);
 	ret->first_cluster = entry_cluster(&f, e);
 	if (ret->size == 0)
 		return log_error(EINVAL, "'%s': '%s' is empty", d->name, path);

@@ -6,24 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "fsprobe.h"
 #include "log.h"
-
-static uint32_t le32_at(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
-
-static uint16_t le16_at(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return le16toh(v);
-}
 
 static uint32_t be32_at(const uint8_t *p)
 {
@@ -57,15 +42,15 @@ static void uuid_text(const uint8_t *u, char out[37])
 
 int fsprobe_parse(const uint8_t *head, size_t len, struct fsprobe_fs *ret)
 {
-	if (len >= 2048 && le16_at(head + 1024 + 0x38) == 0xEF53) {
+	if (len >= 2048 && le16_get(head + 1024 + 0x38) == 0xEF53) {
 		const uint8_t *sb = head + 1024;
-		uint32_t log_bs = le32_at(sb + 0x18);
-		uint64_t blocks = le32_at(sb + 0x04);
+		uint32_t log_bs = le32_get(sb + 0x18);
+		uint64_t blocks = le32_get(sb + 0x04);
 
 		if (log_bs > 6)
 			return -EINVAL;
-		if (le32_at(sb + 0x60) & 0x80) /* INCOMPAT_64BIT */
-			blocks |= (uint64_t)le32_at(sb + 0x150) << 32;
+		if (le32_get(sb + 0x60) & 0x80) /* INCOMPAT_64BIT */
+			blocks |= (uint64_t)le32_get(sb + 0x150) << 32;
 		ret->type = "ext4";
 		ret->block_size = 1024u << log_bs;
 		ret->size = blocks * ret->block_size;
@@ -104,7 +89,7 @@ static int looks_like_mbr(const uint8_t *s)
 
 		if ((p[0] & 0x7f) != 0)
 			return 0; /* boot flag is 0x00 or 0x80 */
-		if (p[4] && le32_at(p + 12))
+		if (p[4] && le32_get(p + 12))
 			used++;
 	}
 	return used > 0;
@@ -129,9 +114,9 @@ const char *fsprobe_signature(const uint8_t *head, size_t len)
 	    memcmp(head + 512 + 24, "LVM2 001", 8) == 0)
 		return "LVM2 physical volume";
 	/* md 1.1 at 0, 1.2 at 4096 (little-endian magic a92b4efc) */
-	if (len >= 4 && le32_at(head) == 0xa92b4efc)
+	if (len >= 4 && le32_get(head) == 0xa92b4efc)
 		return "md RAID member";
-	if (len >= 4096 + 4 && le32_at(head + 4096) == 0xa92b4efc)
+	if (len >= 4096 + 4 && le32_get(head + 4096) == 0xa92b4efc)
 		return "md RAID member";
 	if (len >= 4096 && (memcmp(head + 4086, "SWAPSPACE2", 10) == 0 ||
 			    memcmp(head + 4086, "SWAP-SPACE", 10) == 0))
@@ -145,7 +130,7 @@ const char *fsprobe_signature(const uint8_t *head, size_t len)
 
 long fsprobe_magic_offset(const uint8_t *head, size_t len)
 {
-	if (len >= 2048 && le16_at(head + 1024 + 0x38) == 0xEF53)
+	if (len >= 2048 && le16_get(head + 1024 + 0x38) == 0xEF53)
 		return 1024 + 0x38;
 	if (len >= 16 && memcmp(head, "XFSB", 4) == 0)
 		return 0;
@@ -166,7 +151,7 @@ const char *fsprobe_tail_signature(const uint8_t *blk, uint64_t blk_off, uint64_
 {
 	(void)dev_size;
 	(void)blk_off;
-	if (le32_at(blk) == 0xa92b4efc)
+	if (le32_get(blk) == 0xa92b4efc)
 		return "md RAID member";
 	return NULL;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "log.h"
 #include "parttable.h"
 
@@ -31,34 +32,6 @@ uint32_t parttable_crc32(const void *buf, size_t len)
 	for (size_t i = 0; i < len; i++)
 		c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
 	return c ^ 0xffffffffu;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return le64toh(v);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
 }
 
 struct gpt {
@@ -96,20 +69,20 @@ static int gpt_load(struct blkdev *d, uint32_t ss, uint64_t lba, struct gpt *g)
 	r = -EINVAL;
 	if (memcmp(g->hdr, "EFI PART", 8) != 0)
 		goto fail;
-	hsz = get32(g->hdr + 12);
+	hsz = le32_get(g->hdr + 12);
 	if (hsz < 92 || hsz > ss)
 		goto fail;
-	crc = get32(g->hdr + 16);
-	put32(g->hdr + 16, 0);
+	crc = le32_get(g->hdr + 16);
+	le32_put(g->hdr + 16, 0);
 	if (parttable_crc32(g->hdr, hsz) != crc)
 		goto fail;
-	put32(g->hdr + 16, crc);
-	g->my_lba = get64(g->hdr + 24);
-	g->alt_lba = get64(g->hdr + 32);
-	g->last_usable = get64(g->hdr + 48);
-	g->ents_lba = get64(g->hdr + 72);
-	g->nents = get32(g->hdr + 80);
-	g->entsz = get32(g->hdr + 84);
+	le32_put(g->hdr + 16, crc);
+	g->my_lba = le64_get(g->hdr + 24);
+	g->alt_lba = le64_get(g->hdr + 32);
+	g->last_usable = le64_get(g->hdr + 48);
+	g->ents_lba = le64_get(g->hdr + 72);
+	g->nents = le32_get(g->hdr + 80);
+	g->entsz = le32_get(g->hdr + 84);
 	if (g->my_lba != lba || g->entsz < 128 || g->entsz > 4096 || g->nents > 65536)
 		goto fail;
 	g->ents_len = ((size_t)g->nents * g->entsz + ss - 1) / ss * ss;
@@ -123,7 +96,7 @@ static int gpt_load(struct blkdev *d, uint32_t ss, uint64_t lba, struct gpt *g)
 	r = d->ops->pread(d, g->ents, g->ents_len, g->ents_lba * ss);
 	if (r < 0)
 		goto fail;
-	if (parttable_crc32(g->ents, (size_t)g->nents * g->entsz) != get32(g->hdr + 88)) {
+	if (parttable_crc32(g->ents, (size_t)g->nents * g->entsz) != le32_get(g->hdr + 88)) {
 		r = -EINVAL;
 		goto fail;
 	}
@@ -151,20 +124,20 @@ static int gpt_part(const struct gpt *g, unsigned number, struct parttable_part 
 	e = g->ents + (size_t)(number - 1) * g->entsz;
 	if (guid_zero(e))
 		return -ENOENT;
-	first = get64(e + 32);
-	last = get64(e + 40);
+	first = le64_get(e + 32);
+	last = le64_get(e + 40);
 	if (last < first)
 		return -EINVAL;
 	limit = g->last_usable;
 	for (uint32_t i = 0; i < g->nents; i++) {
 		const uint8_t *o = g->ents + (size_t)i * g->entsz;
-		uint64_t ofirst = get64(o + 32);
+		uint64_t ofirst = le64_get(o + 32);
 
 		if (i == number - 1 || guid_zero(o))
 			continue;
 		if (ofirst > last && ofirst - 1 < limit)
 			limit = ofirst - 1;
-		if (ofirst <= last && get64(o + 40) >= first)
+		if (ofirst <= last && le64_get(o + 40) >= first)
 			return -EINVAL; /* overlapping table */
 	}
 	ret->kind = PARTTABLE_GPT;
@@ -185,17 +158,17 @@ static int mbr_part(const uint8_t *mbr, uint64_t disk_size, unsigned number,
 	if (number < 1 || number > 4)
 		return -ENOENT; /* logical partitions are not supported */
 	e = mbr + 446 + (number - 1) * 16;
-	if (e[4] == 0 || get32(e + 12) == 0)
+	if (e[4] == 0 || le32_get(e + 12) == 0)
 		return -ENOENT;
 	if (e[4] == 0x05 || e[4] == 0x0f || e[4] == 0x85)
 		return -EINVAL; /* extended container */
-	start = get32(e + 8);
-	len = get32(e + 12);
+	start = le32_get(e + 8);
+	len = le32_get(e + 12);
 	if (limit > 0xffffffffull)
 		limit = 0xffffffffull; /* MBR cannot describe more */
 	for (int i = 0; i < 4; i++) {
 		const uint8_t *o = mbr + 446 + i * 16;
-		uint64_t ostart = get32(o + 8), olen = get32(o + 12);
+		uint64_t ostart = le32_get(o + 8), olen = le32_get(o + 12);
 
 		if (i == (int)number - 1 || o[4] == 0 || olen == 0)
 			continue;
@@ -276,9 +249,9 @@ static int gpt_commit_copy(struct blkdev *d, struct gpt *g)
 {
 	int r;
 
-	put32(g->hdr + 88, parttable_crc32(g->ents, (size_t)g->nents * g->entsz));
-	put32(g->hdr + 16, 0);
-	put32(g->hdr + 16, parttable_crc32(g->hdr, get32(g->hdr + 12)));
+	le32_put(g->hdr + 88, parttable_crc32(g->ents, (size_t)g->nents * g->entsz));
+	le32_put(g->hdr + 16, 0);
+	le32_put(g->hdr + 16, parttable_crc32(g->hdr, le32_get(g->hdr + 12)));
 	r = blkdev_write(d, g->ents, g->ents_len, g->ents_lba * g->ss);
 	if (r < 0)
 		return r;
@@ -302,9 +275,9 @@ static int gpt_rebuild(const struct gpt *src, uint64_t my_lba, uint64_t alt_lba,
 	g->my_lba = my_lba;
 	g->alt_lba = alt_lba;
 	g->ents_lba = ents_lba;
-	put64(g->hdr + 24, my_lba);
-	put64(g->hdr + 32, alt_lba);
-	put64(g->hdr + 72, ents_lba);
+	le64_put(g->hdr + 24, my_lba);
+	le64_put(g->hdr + 32, alt_lba);
+	le64_put(g->hdr + 72, ents_lba);
 	return 0;
 }
 
@@ -335,7 +308,7 @@ static int gpt_load_pair(struct blkdev *d, uint32_t ss, struct gpt *prim, struct
 	if (rp < 0) {
 		uint64_t ents_end = 2 + back->ents_len / ss;
 
-		if (ents_end > get64(back->hdr + 40) || back->alt_lba != 1) {
+		if (ents_end > le64_get(back->hdr + 40) || back->alt_lba != 1) {
 			gpt_free(back);
 			return log_error(EINVAL, "'%s': primary GPT invalid and the backup leaves "
 					 "no room to rebuild it, not growing", d->name);
@@ -402,8 +375,8 @@ int parttable_grow(struct blkdev *d, const struct parttable_part *p, uint64_t ne
 		r = gpt_load_pair(d, p->sector_size, &prim, &back, &primary_trusted);
 		if (r < 0)
 			return r;
-		put64(prim.ents + (size_t)(p->number - 1) * prim.entsz + 40, new_last);
-		put64(back.ents + (size_t)(p->number - 1) * back.entsz + 40, new_last);
+		le64_put(prim.ents + (size_t)(p->number - 1) * prim.entsz + 40, new_last);
+		le64_put(back.ents + (size_t)(p->number - 1) * back.entsz + 40, new_last);
 		r = gpt_write_pair(d, &prim, &back, primary_trusted);
 		gpt_free(&prim);
 		gpt_free(&back);
@@ -416,7 +389,7 @@ int parttable_grow(struct blkdev *d, const struct parttable_part *p, uint64_t ne
 		return log_error(ENOMEM, "out of memory");
 	r = blkdev_read(d, mbr, 512, 0);
 	if (r == 0) {
-		put32(mbr + 446 + (p->number - 1) * 16 + 12, (uint32_t)(new_size / 512));
+		le32_put(mbr + 446 + (p->number - 1) * 16 + 12, (uint32_t)(new_size / 512));
 		r = blkdev_write(d, mbr, 512, 0);
 	}
 	if (r == 0)
@@ -437,8 +410,8 @@ static void gpt_fill_entry(uint8_t *out, size_t entsz, const struct parttable_ne
 	memset(out, 0, entsz);
 	memcpy(out, e->type_guid, 16);
 	memcpy(out + 16, e->part_guid, 16);
-	put64(out + 32, e->first_lba);
-	put64(out + 40, e->last_lba);
+	le64_put(out + 32, e->first_lba);
+	le64_put(out + 40, e->last_lba);
 	for (size_t i = 0; e->name[i] && i < 36; i++)
 		out[56 + 2 * i] = (uint8_t)e->name[i];
 }
@@ -459,7 +432,7 @@ int parttable_gpt_split_entries(uint8_t *ents, uint32_t nents, uint32_t entsz,
 			return -EINVAL;
 	e1 = ents + (size_t)(p1 - 1) * entsz;
 	slot = ents + (size_t)(e->number - 1) * entsz;
-	if (guid_zero(e1) || p1_last < get64(e1 + 32) || p1_last > get64(e1 + 40))
+	if (guid_zero(e1) || p1_last < le64_get(e1 + 32) || p1_last > le64_get(e1 + 40))
 		return -EINVAL;
 	if (e->first_lba > e->last_lba || e->first_lba < first_usable || e->last_lba > last_usable ||
 	    e->first_lba <= p1_last)
@@ -473,10 +446,10 @@ int parttable_gpt_split_entries(uint8_t *ents, uint32_t nents, uint32_t entsz,
 
 		if (i == p1 - 1 || i == e->number - 1 || guid_zero(o))
 			continue;
-		if (gpt_overlap(get64(o + 32), get64(o + 40), e->first_lba, e->last_lba))
+		if (gpt_overlap(le64_get(o + 32), le64_get(o + 40), e->first_lba, e->last_lba))
 			return -EINVAL;
 	}
-	put64(e1 + 40, p1_last);
+	le64_put(e1 + 40, p1_last);
 	memcpy(slot, want, entsz);
 	return 0;
 }
@@ -503,7 +476,7 @@ int parttable_split(struct blkdev *d, unsigned p1, uint64_t p1_last,
 		log_info("'%s': the two GPT copies list different partitions; the one in use "
 			 "is written to both", d->name);
 	r = parttable_gpt_split_entries(primary_trusted ? prim.ents : back.ents, prim.nents,
-					prim.entsz, get64(prim.hdr + 40), prim.last_usable, p1,
+					prim.entsz, le64_get(prim.hdr + 40), prim.last_usable, p1,
 					p1_last, e);
 	if (r < 0) {
 		log_error(-r, "'%s': cannot lower partition %u to LBA %llu and add partition %u at "

@@ -1114,6 +1114,7 @@ int engine_status(const struct engine_opts *o, struct engine_status *ret)
 		if (r == 1) {
 			ret->state = ENGINE_STATE_ENCRYPTING;
 			ret->online = true;
+			from = e.head;
 			engine_hdr_get(e.head, &ret->info);
 			ret->info.layout = e.layout;
 			r = 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "engine_pipe.h"
 #include "engine_record.h"
 #include "log.h"
@@ -25,20 +26,6 @@ uint64_t engine_record_area_off(uint64_t hdr_len)
 	return (hdr_len + 4095) / 4096 * 4096;
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return le64toh(v);
-}
-
 int engine_record_encode(const struct engine_record *rec, uint8_t *buf, size_t slot_size)
 {
 	uint64_t count = rec->group_len / ENGINE_RECORD_PIECE;
@@ -47,14 +34,14 @@ int engine_record_encode(const struct engine_record *rec, uint8_t *buf, size_t s
 		return -EINVAL;
 	memset(buf, 0, slot_size);
 	memcpy(buf, REC_MAGIC, 8);
-	put64(buf + 8, rec->seq);
-	put64(buf + 16, rec->group_off);
-	put64(buf + 24, rec->group_len);
-	put64(buf + 32, count);
+	le64_put(buf + 8, rec->seq);
+	le64_put(buf + 16, rec->group_off);
+	le64_put(buf + 24, rec->group_len);
+	le64_put(buf + 32, count);
 	memcpy(buf + 40, rec->uuid, sizeof(rec->uuid));
 	for (uint64_t i = 0; i < count; i++)
-		put64(buf + REC_HDR + i * 8, rec->digests[i]);
-	put64(buf + slot_size - 8, engine_sector_digest(buf, slot_size - 8));
+		le64_put(buf + REC_HDR + i * 8, rec->digests[i]);
+	le64_put(buf + slot_size - 8, engine_sector_digest(buf, slot_size - 8));
 	return 0;
 }
 
@@ -65,25 +52,25 @@ int engine_record_decode(const uint8_t *buf, size_t slot_size, const char *uuid,
 
 	if (memcmp(buf, REC_MAGIC, 8) != 0)
 		return 0;
-	if (get64(buf + slot_size - 8) != engine_sector_digest(buf, slot_size - 8))
+	if (le64_get(buf + slot_size - 8) != engine_sector_digest(buf, slot_size - 8))
 		return 0; /* torn */
 	if (strncmp((const char *)buf + 40, uuid, 40) != 0)
 		return 0; /* left over from another conversion */
-	count = get64(buf + 32);
+	count = le64_get(buf + 32);
 	if (slot_size < REC_HDR + 8 || count > (slot_size - REC_HDR - 8) / 8 ||
-	    count * ENGINE_RECORD_PIECE != get64(buf + 24))
+	    count * ENGINE_RECORD_PIECE != le64_get(buf + 24))
 		return 0;
 	memset(ret, 0, sizeof(*ret));
-	ret->seq = get64(buf + 8);
-	ret->group_off = get64(buf + 16);
-	ret->group_len = get64(buf + 24);
+	ret->seq = le64_get(buf + 8);
+	ret->group_off = le64_get(buf + 16);
+	ret->group_len = le64_get(buf + 24);
 	memcpy(ret->uuid, buf + 40, sizeof(ret->uuid));
 	ret->uuid[sizeof(ret->uuid) - 1] = '\0';
 	ret->digests = calloc(count ? count : 1, 8);
 	if (!ret->digests)
 		return -ENOMEM;
 	for (uint64_t i = 0; i < count; i++)
-		ret->digests[i] = get64(buf + REC_HDR + i * 8);
+		ret->digests[i] = le64_get(buf + REC_HDR + i * 8);
 	return 1;
 }
 

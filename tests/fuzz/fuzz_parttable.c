@@ -9,23 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "blkdev.h"
 #include "fuzz_memdev.h"
 #include "parttable.h"
-
-static uint32_t le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
 
 static void fix_gpt(uint8_t *d, size_t len)
 {
@@ -35,16 +22,16 @@ static void fix_gpt(uint8_t *d, size_t len)
 
 	if (len < 1024)
 		return;
-	hsize = le32(h + 12);
+	hsize = le32_get(h + 12);
 	memcpy(&lba, h + 72, 8);
 	lba = le64toh(lba);
-	n = le32(h + 80);
-	esize = le32(h + 84);
+	n = le32_get(h + 80);
+	esize = le32_get(h + 84);
 	if (lba < len / 512 && n && esize && (uint64_t)n * esize <= len - lba * 512)
-		put32(h + 88, parttable_crc32(d + lba * 512, (size_t)n * esize));
+		le32_put(h + 88, parttable_crc32(d + lba * 512, (size_t)n * esize));
 	if (hsize >= 92 && hsize <= 512) {
-		put32(h + 16, 0);
-		put32(h + 16, parttable_crc32(h, hsize));
+		le32_put(h + 16, 0);
+		le32_put(h + 16, parttable_crc32(h, hsize));
 	}
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "bios_core.h"
 #include "test.h"
 #include "test_engine_memdev.h"
@@ -14,20 +15,6 @@
 #define P14_START 2048u
 #define P14_SECTORS 8192u
 #define L_NEW (P14_START + P14_SECTORS / 2)
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
 
 /* A stand-in boot.img: code bytes from a seed, 55 AA. */
 static void fake_boot_img(uint8_t b[512])
@@ -64,17 +51,17 @@ TEST(bios_core_embed_fields)
 	for (int i = 0; i < 512; i++)
 		cur[i] = (uint8_t)(0xa0 ^ i);
 	CHECK_EQ_INT(bios_core_embed(boot, cur, core, 5000, 123456789012ull, mbr, out, &why), 0);
-	CHECK_EQ_INT(get64(mbr + 0x5c), 123456789012ull);
+	CHECK_EQ_INT(le64_get(mbr + 0x5c), 123456789012ull);
 	CHECK_EQ_INT(mbr[0x64], 0xff);
 	CHECK(mbr[0x66] == 0x90 && mbr[0x67] == 0x90);
 	CHECK(memcmp(mbr + 3, cur + 3, 0x5a - 3) == 0);
 	CHECK(memcmp(mbr + 0x1b8, cur + 0x1b8, 512 - 0x1b8) == 0);
 	CHECK(memcmp(mbr, boot, 3) == 0 && memcmp(mbr + 0x5a, boot + 0x5a, 2) == 0 &&
 	      memcmp(mbr + 0x68, boot + 0x68, 0x1b8 - 0x68) == 0);
-	CHECK_EQ_INT(get64(out + 0x1f4), 123456789013ull);
-	CHECK_EQ_INT(get16(out + 0x1fc), 9);
-	CHECK_EQ_INT(get16(out + 0x1fe), 0x820);
-	CHECK_EQ_INT(get16(out + 0x1e8 + 8), 0); /* terminator */
+	CHECK_EQ_INT(le64_get(out + 0x1f4), 123456789013ull);
+	CHECK_EQ_INT(le16_get(out + 0x1fc), 9);
+	CHECK_EQ_INT(le16_get(out + 0x1fe), 0x820);
+	CHECK_EQ_INT(le16_get(out + 0x1e8 + 8), 0); /* terminator */
 	CHECK(memcmp(out, core, 0x1e8) == 0 && memcmp(out + 512, core + 512, 5000 - 512) == 0);
 	for (int i = 5000; i < 10 * 512; i++)
 		CHECK_EQ_INT(out[i], 0);
@@ -109,14 +96,14 @@ static uint8_t *old_disk(const uint8_t boot[512], size_t old_len, uint16_t old_b
  * diskboot's blocklist extents. The bytes loaded (malloc'ed) and where. */
 static uint8_t *bios_load(const uint8_t *disk, uint64_t *ret_ks, size_t *ret_len)
 {
-	uint64_t ks = get64(disk + 0x5c), start, len;
+	uint64_t ks = le64_get(disk + 0x5c), start, len;
 	uint8_t *buf;
 
 	*ret_ks = ks;
 	if (ks >= DISK_SECTORS)
 		return NULL;
-	start = get64(disk + ks * 512 + 0x1f4);
-	len = get16(disk + ks * 512 + 0x1fc);
+	start = le64_get(disk + ks * 512 + 0x1f4);
+	len = le16_get(disk + ks * 512 + 0x1fc);
 	if (start > DISK_SECTORS || len > DISK_SECTORS - start)
 		return NULL;
 	buf = malloc((1 + len) * 512);

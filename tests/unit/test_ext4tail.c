@@ -8,20 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "ext4tail.h"
 #include "test.h"
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(p, &v, 2);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
 
 /* 131072 blocks of 4 KiB, 32768 per group, 8192 inodes of 256 bytes per
  * group (512 table blocks), 64bit + flex_bg + metadata_csum, 63 reserved
@@ -29,19 +18,19 @@ static void put32(uint8_t *p, uint32_t v)
 static void make_super(uint8_t *sb)
 {
 	memset(sb, 0, 1024);
-	put32(sb + 0x00, 4 * 8192);
-	put32(sb + 0x04, 131072);
-	put32(sb + 0x18, 2);
-	put32(sb + 0x20, 32768);
-	put32(sb + 0x28, 8192);
-	put16(sb + 0x38, 0xEF53);
-	put16(sb + 0x3a, 1);
-	put32(sb + 0x4c, 1);
-	put16(sb + 0x58, 256);
-	put32(sb + 0x60, 0x2c2);	/* filetype extents 64bit flex_bg */
-	put32(sb + 0x64, 0x401);	/* sparse_super metadata_csum */
-	put16(sb + 0xce, 63);
-	put16(sb + 0xfe, 64);
+	le32_put(sb + 0x00, 4 * 8192);
+	le32_put(sb + 0x04, 131072);
+	le32_put(sb + 0x18, 2);
+	le32_put(sb + 0x20, 32768);
+	le32_put(sb + 0x28, 8192);
+	le16_put(sb + 0x38, 0xEF53);
+	le16_put(sb + 0x3a, 1);
+	le32_put(sb + 0x4c, 1);
+	le16_put(sb + 0x58, 256);
+	le32_put(sb + 0x60, 0x2c2);	/* filetype extents 64bit flex_bg */
+	le32_put(sb + 0x64, 0x401);	/* sparse_super metadata_csum */
+	le16_put(sb + 0xce, 63);
+	le16_put(sb + 0xfe, 64);
 }
 
 /* Group g's bitmaps at 100 + g and 120 + g, inode table at 200 + 512 g. */
@@ -56,10 +45,10 @@ static int make_fs(struct ext4tail *t)
 	if (r < 0)
 		return r;
 	for (uint32_t g = 0; g < 4; g++) {
-		put32(gdt + g * 64 + 0x00, 100 + g);
-		put32(gdt + g * 64 + 0x04, 120 + g);
-		put32(gdt + g * 64 + 0x08, 200 + 512 * g);
-		put16(gdt + g * 64 + 0x0e, 8192);
+		le32_put(gdt + g * 64 + 0x00, 100 + g);
+		le32_put(gdt + g * 64 + 0x04, 120 + g);
+		le32_put(gdt + g * 64 + 0x08, 200 + 512 * g);
+		le16_put(gdt + g * 64 + 0x0e, 8192);
 	}
 	r = ext4tail_parse_groups(gdt, sizeof(gdt), t);
 	if (r < 0)
@@ -113,18 +102,18 @@ TEST(ext4tail_parse_refusals)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		make_super(sb);
-		put32(sb + cases[i].off, cases[i].value);
+		le32_put(sb + cases[i].off, cases[i].value);
 		CHECK_EQ_INT(ext4tail_parse_super(sb, &t, &why), -EOPNOTSUPP);
 		CHECK(why && strstr(why, cases[i].word));
 	}
 	make_super(sb);
-	put16(sb + 0x38, 0x1234);
+	le16_put(sb + 0x38, 0x1234);
 	CHECK_EQ_INT(ext4tail_parse_super(sb, &t, &why), -EINVAL);
 	make_super(sb);
-	put32(sb + 0x00, 4 * 8192 + 1); /* inode count not groups x per group */
+	le32_put(sb + 0x00, 4 * 8192 + 1); /* inode count not groups x per group */
 	CHECK_EQ_INT(ext4tail_parse_super(sb, &t, &why), -EINVAL);
 	make_super(sb);
-	put32(sb + 0x14, 1); /* first data block 1 with 4 KiB blocks */
+	le32_put(sb + 0x14, 1); /* first data block 1 with 4 KiB blocks */
 	CHECK_EQ_INT(ext4tail_parse_super(sb, &t, &why), -EINVAL);
 }
 
@@ -137,15 +126,15 @@ TEST(ext4tail_parse_groups_out_of_range)
 	make_super(sb);
 	CHECK_EQ_INT(ext4tail_parse_super(sb, &t, &why), 0);
 	for (uint32_t g = 0; g < 4; g++) {
-		put32(gdt + g * 64 + 0x00, 100 + g);
-		put32(gdt + g * 64 + 0x04, 120 + g);
-		put32(gdt + g * 64 + 0x08, 200);
+		le32_put(gdt + g * 64 + 0x00, 100 + g);
+		le32_put(gdt + g * 64 + 0x04, 120 + g);
+		le32_put(gdt + g * 64 + 0x08, 200);
 	}
-	put32(gdt + 3 * 64 + 0x08, 131072 - 100); /* table runs past the end */
+	le32_put(gdt + 3 * 64 + 0x08, 131072 - 100); /* table runs past the end */
 	CHECK_EQ_INT(ext4tail_parse_groups(gdt, sizeof(gdt), &t), -EINVAL);
 	CHECK(t.groups == NULL);
-	put32(gdt + 3 * 64 + 0x08, 200);
-	put32(gdt + 2 * 64 + 0x24, 1); /* high half of a 64-bit location */
+	le32_put(gdt + 3 * 64 + 0x08, 200);
+	le32_put(gdt + 2 * 64 + 0x24, 1); /* high half of a 64-bit location */
 	CHECK_EQ_INT(ext4tail_parse_groups(gdt, sizeof(gdt), &t), -EINVAL);
 	CHECK_EQ_INT(ext4tail_parse_groups(gdt, 100, &t), -EINVAL);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "le.h"
 #include "blkdev.h"
 #include "parttable.h"
 #include "test.h"
@@ -116,22 +117,6 @@ TEST(parttable_crc32_known)
 
 /* ---- one GPT copy invalid ---- */
 
-static uint64_t le64_at(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return le64toh(v);
-}
-
-static uint32_t le32_at(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
-
 /* Our own oracle next to sfdisk: the copy at lba has a valid header CRC,
  * points at alt, and its entries match their CRC; *ret_ents is the array. */
 static int gpt_copy_valid(const uint8_t *img, uint64_t size, uint64_t lba, uint64_t alt,
@@ -144,20 +129,20 @@ static int gpt_copy_valid(const uint8_t *img, uint64_t size, uint64_t lba, uint6
 	if ((lba + 1) * 512 > size)
 		return 0;
 	memcpy(hdr, img + lba * 512, 512);
-	hsz = le32_at(hdr + 12);
+	hsz = le32_get(hdr + 12);
 	if (memcmp(hdr, "EFI PART", 8) != 0 || hsz < 92 || hsz > 512)
 		return 0;
-	crc = le32_at(hdr + 16);
+	crc = le32_get(hdr + 16);
 	memset(hdr + 16, 0, 4);
-	if (parttable_crc32(hdr, hsz) != crc || le64_at(hdr + 24) != lba ||
-	    le64_at(hdr + 32) != alt)
+	if (parttable_crc32(hdr, hsz) != crc || le64_get(hdr + 24) != lba ||
+	    le64_get(hdr + 32) != alt)
 		return 0;
-	ents = le64_at(hdr + 72);
-	n = le32_at(hdr + 80);
-	esz = le32_at(hdr + 84);
+	ents = le64_get(hdr + 72);
+	n = le32_get(hdr + 80);
+	esz = le32_get(hdr + 84);
 	if (ents * 512 + (uint64_t)n * esz > size)
 		return 0;
-	if (parttable_crc32(img + ents * 512, (size_t)n * esz) != le32_at(hdr + 88))
+	if (parttable_crc32(img + ents * 512, (size_t)n * esz) != le32_get(hdr + 88))
 		return 0;
 	*ret_ents = img + ents * 512;
 	return 1;
@@ -172,7 +157,7 @@ static int gpt_both_valid(const uint8_t *img, uint64_t size, uint64_t last_lba)
 
 	if (!gpt_copy_valid(img, size, 1, back, &pe) || !gpt_copy_valid(img, size, back, 1, &be))
 		return 0;
-	return memcmp(pe, be, 128 * 128) == 0 && le64_at(pe + 40) == last_lba;
+	return memcmp(pe, be, 128 * 128) == 0 && le64_get(pe + 40) == last_lba;
 }
 
 static int guid_zero_at(const uint8_t *p)
@@ -181,12 +166,6 @@ static int guid_zero_at(const uint8_t *p)
 		if (p[i])
 			return 0;
 	return 1;
-}
-
-static void put64_at(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
 }
 
 enum gpt_damage { DAMAGE_PRIMARY_HEADER, DAMAGE_PRIMARY_ENTRIES, DAMAGE_BACKUP_HEADER };
@@ -426,10 +405,10 @@ static int split_state(const uint8_t *img, uint64_t size, uint64_t p1_last, int 
 
 	if (!gpt_copy_valid(img, size, 1, back, &pe) || !gpt_copy_valid(img, size, back, 1, &be))
 		return 0;
-	if (memcmp(pe, be, 128 * 128) != 0 || le64_at(pe + 40) != p1_last)
+	if (memcmp(pe, be, 128 * 128) != 0 || le64_get(pe + 40) != p1_last)
 		return 0;
-	return with_boot ? memcmp(pe + 128, linux_fs, 16) == 0 && le64_at(pe + 128 + 32) == 96256 &&
-				   le64_at(pe + 128 + 40) == 129023
+	return with_boot ? memcmp(pe + 128, linux_fs, 16) == 0 && le64_get(pe + 128 + 32) == 96256 &&
+				   le64_get(pe + 128 + 40) == 129023
 			 : guid_zero_at(pe + 128);
 }
 
@@ -567,13 +546,13 @@ TEST(parttable_gpt_split_entries_pure)
 
 	memcpy(ents, linux_fs, 16);
 	ents[16] = 1;
-	put64_at(ents + 32, 2048);
-	put64_at(ents + 40, 131038);
+	le64_put(ents + 32, 2048);
+	le64_put(ents + 40, 131038);
 	/* p3 sits where pB would go */
 	memcpy(ents + 2 * 128, linux_fs, 16);
 	ents[2 * 128 + 16] = 3;
-	put64_at(ents + 2 * 128 + 32, 120000);
-	put64_at(ents + 2 * 128 + 40, 120100);
+	le64_put(ents + 2 * 128 + 32, 120000);
+	le64_put(ents + 2 * 128 + 40, 120100);
 	CHECK_EQ_INT(parttable_gpt_split_entries(ents, 4, 128, 34, 131038, 1, 96255, &e), -EINVAL);
 	memset(ents + 2 * 128, 0, 128);
 	e.name = "a name far longer than thirty-six characters";
@@ -583,8 +562,8 @@ TEST(parttable_gpt_split_entries_pure)
 	CHECK_EQ_INT(parttable_gpt_split_entries(ents, 4, 128, 34, 131038, 1, 96255, &e), -EINVAL);
 	e = boot_entry();
 	CHECK_EQ_INT(parttable_gpt_split_entries(ents, 4, 128, 34, 131038, 1, 96255, &e), 0);
-	CHECK_EQ_INT(le64_at(ents + 40), 96255);
-	CHECK_EQ_INT(le64_at(ents + 128 + 32), 96256);
+	CHECK_EQ_INT(le64_get(ents + 40), 96255);
+	CHECK_EQ_INT(le64_get(ents + 128 + 32), 96256);
 	CHECK_EQ_INT(ents[128 + 56], 'b');
 	CHECK_EQ_INT(ents[128 + 57], 0);
 	CHECK_EQ_INT(ents[128 + 62], 't');
