@@ -13,7 +13,7 @@
 #include "log.h"
 
 enum value_kind { V_ANY, V_HTTPS_URL, V_HTTP_URL, V_LAYOUT, V_ALG, V_SECONDS, V_RESOLVE, V_NAME,
-		  V_TOKEN_VAULT, V_UNTAGGED, V_MODE };
+		  V_TOKEN_VAULT, V_UNTAGGED, V_MODE, V_UUID, V_HEX64, V_MIB, V_PATH };
 
 struct config_key {
 	const char *name;
@@ -30,6 +30,9 @@ static const struct config_key config_keys[] = {
 	K(ca_file, V_ANY),     K(resolve, V_RESOLVE),   K(header_device, V_ANY),
 	K(token_vault, V_TOKEN_VAULT), K(untagged_secret, V_UNTAGGED),
 	K(mode, V_MODE),
+	K(boot_split_uuid, V_UUID), K(boot_split_partuuid, V_UUID),
+	K(boot_split_size, V_MIB), K(boot_split_core, V_PATH),
+	K(boot_split_core_sha256, V_HEX64), K(boot_split_esp_files, V_ANY),
 	{ "retry_timeout", offsetof(struct rootcrypt_config, retry_timeout_ms), V_SECONDS },
 	{ "prompt_timeout", offsetof(struct rootcrypt_config, prompt_timeout_ms), V_SECONDS },
 	{ "device_timeout", offsetof(struct rootcrypt_config, device_timeout_ms), V_SECONDS },
@@ -46,6 +49,10 @@ static const char *const file_only_keys[] = { "imds", "resolve", "ca_file" };
 
 static bool file_only(const char *key)
 {
+	/* The /boot split rewrites the partition table and boot loaders: only
+	 * enroll's file may ask for it. */
+	if (strncmp(key, "boot_split_", 11) == 0)
+		return true;
 	for (size_t i = 0; i < sizeof(file_only_keys) / sizeof(file_only_keys[0]); i++)
 		if (strcmp(file_only_keys[i], key) == 0)
 			return true;
@@ -71,6 +78,33 @@ static int check_value(enum value_kind kind, const char *v, long *ret_num)
 		return strcmp(v, "offline") == 0 || strcmp(v, "online") == 0 ? 0 : -EINVAL;
 	case V_ALG:
 		return strcmp(v, "RSA-OAEP-256") == 0 || strcmp(v, "RSA-OAEP") == 0 ? 0 : -EINVAL;
+	case V_UUID:
+		/* 8-4-4-4-12 hex digits, lower case as blkid prints them */
+		if (strlen(v) != 36)
+			return -EINVAL;
+		for (int i = 0; i < 36; i++)
+			if (i == 8 || i == 13 || i == 18 || i == 23 ? v[i] != '-'
+			    : !isdigit((unsigned char)v[i]) && !(v[i] >= 'a' && v[i] <= 'f'))
+				return -EINVAL;
+		return 0;
+	case V_HEX64:
+		if (strlen(v) != 64)
+			return -EINVAL;
+		for (const char *p = v; *p; p++)
+			if (!isdigit((unsigned char)*p) && !(*p >= 'a' && *p <= 'f'))
+				return -EINVAL;
+		return 0;
+	case V_MIB: {
+		char *end;
+		long n;
+
+		errno = 0;
+		n = strtol(v, &end, 10);
+		return errno || end == v || *end || *v == '+' || *v == ' ' || n < 64 || n > 1048576
+			       ? -EINVAL : 0;
+	}
+	case V_PATH:
+		return v[0] == '/' && !strstr(v, "/../") ? 0 : -EINVAL;
 	case V_NAME:
 		/* Key Vault object names: ^[0-9a-zA-Z-]{1,127}$ */
 		if (!*v || strlen(v) > 127)

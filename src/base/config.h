@@ -33,6 +33,16 @@ struct rootcrypt_config {
 			    * root before the system starts; online: it sets the
 			    * conversion up and boots on, the rest runs in the
 			    * background (src/engine/ONLINE.md) */
+	/* The /boot split (src/boot/BOOT.md), written by enroll; file only.
+	 * boot_split_uuid (B) set = the first boot gives /boot a partition
+	 * of its own before it encrypts the root. */
+	char *boot_split_uuid;      /* B: UUID of the new /boot file system */
+	char *boot_split_partuuid;  /* PB: unique GUID of the new partition */
+	char *boot_split_size;      /* N in MiB (default 512, at least 64) */
+	char *boot_split_core;      /* staged GRUB i386-pc core on the root (path) */
+	char *boot_split_core_sha256; /* its sha256 (64 hex digits) */
+	char *boot_split_esp_files; /* ESP files naming R, space separated
+				     * (e.g. EFI/debian/grub.cfg) */
 	long retry_timeout_ms; /* retry_timeout= in seconds; 0 = default */
 	long prompt_timeout_ms; /* prompt_timeout=: recovery prompt wait; 0 = forever */
 	long device_timeout_ms; /* device_timeout=: wait for the root device; 0 = 120 s */
