@@ -495,3 +495,130 @@ out:
 	gpt_free(&back);
 	return r;
 }
+
+const uint8_t PARTTABLE_TYPE_ESP[16] = { 0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11,
+					 0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b };
+const uint8_t PARTTABLE_TYPE_BIOS_BOOT[16] = { 0x48, 0x61, 0x68, 0x21, 0x49, 0x64, 0x6f, 0x6e,
+					       0x74, 0x4e, 0x65, 0x65, 0x64, 0x45, 0x46, 0x49 };
+const uint8_t PARTTABLE_TYPE_LINUX_FS[16] = { 0xaf, 0x3d, 0xc6, 0x0f, 0x83, 0x84, 0x72, 0x47,
+					      0x8e, 0x79, 0x3d, 0x69, 0xd8, 0x47, 0x7d, 0xe4 };
+
+void parttable_guid_swap(const uint8_t in[16], uint8_t out[16])
+{
+	uint8_t t[16];
+
+	memcpy(t, in, 16);
+	out[0] = t[3], out[1] = t[2], out[2] = t[1], out[3] = t[0];
+	out[4] = t[5], out[5] = t[4];
+	out[6] = t[7], out[7] = t[6];
+	memcpy(out + 8, t + 8, 8);
+}
+
+/* 1 with *ret loaded (primary when valid, else backup, and *other the
+ * other copy when it is valid), 0 when the disk has no protective MBR. */
+static int gpt_read_both(struct blkdev *d, uint32_t ss, struct gpt *prim, struct gpt *back)
+{
+	int rp, rb;
+
+	rp = gpt_load(d, ss, 1, prim);
+	if (rp < 0 && rp != -EINVAL)
+		return rp;
+	rb = gpt_load(d, ss, rp == 0 ? prim->alt_lba : d->size / ss - 1, back);
+	if (rb < 0 && rb != -EINVAL) {
+		gpt_free(prim);
+		return rb;
+	}
+	return rp == 0 || rb == 0 ? 1 : 0;
+}
+
+int parttable_gpt_read(struct blkdev *d, struct parttable_gpt_info *ret)
+{
+	static const uint32_t sizes[] = { 512, 4096 };
+	uint8_t mbr[512];
+	bool protective = false;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (d->size < 512 * 3)
+		return -EMEDIUMTYPE;
+	r = d->ops->pread(d, mbr, 512, 0);
+	if (r < 0)
+		return log_error_errno(r, "cannot read sector 0 of '%s'", d->name);
+	for (int i = 0; i < 4; i++)
+		if (mbr[446 + i * 16 + 4] == 0xee)
+			protective = true;
+	if (mbr[510] != 0x55 || mbr[511] != 0xaa || !protective)
+		return -EMEDIUMTYPE;
+	for (int i = 0; i < 2; i++) {
+		struct gpt prim, back;
+		const struct gpt *use;
+
+		r = gpt_read_both(d, sizes[i], &prim, &back);
+		if (r < 0)
+			return log_error_errno(r, "cannot read the GPT of '%s'", d->name);
+		if (r == 0)
+			continue;
+		ret->sector_size = sizes[i];
+		ret->primary_valid = prim.hdr != NULL;
+		ret->backup_valid = back.hdr != NULL;
+		use = ret->primary_valid ? &prim : &back;
+		ret->first_usable = le64_get(use->hdr + 40);
+		ret->last_usable = use->last_usable;
+		ret->backup_equals_primary =
+			ret->primary_valid && ret->backup_valid && prim.nents == back.nents &&
+			prim.entsz == back.entsz &&
+			memcmp(prim.ents, back.ents, (size_t)prim.nents * prim.entsz) == 0 &&
+			le64_get(prim.hdr + 40) == le64_get(back.hdr + 40) &&
+			prim.last_usable == back.last_usable;
+		ret->ents = calloc(use->nents ? use->nents : 1, sizeof(*ret->ents));
+		if (!ret->ents) {
+			gpt_free(&prim);
+			gpt_free(&back);
+			return log_error(ENOMEM, "out of memory");
+		}
+		for (uint32_t n = 0; n < use->nents; n++) {
+			const uint8_t *e = use->ents + (size_t)n * use->entsz;
+			struct parttable_gpt_entry *o;
+
+			if (guid_zero(e)) {
+				if (!ret->free_number)
+					ret->free_number = n + 1;
+				continue;
+			}
+			o = &ret->ents[ret->count++];
+			o->number = n + 1;
+			memcpy(o->type_guid, e, 16);
+			memcpy(o->part_guid, e + 16, 16);
+			o->first_lba = le64_get(e + 32);
+			o->last_lba = le64_get(e + 40);
+		}
+		gpt_free(&prim);
+		gpt_free(&back);
+		return 0;
+	}
+	return log_error(EINVAL, "'%s': both GPT copies are invalid", d->name);
+}
+
+void parttable_gpt_info_free(struct parttable_gpt_info *g)
+{
+	free(g->ents);
+	memset(g, 0, sizeof(*g));
+}
+
+const struct parttable_gpt_entry *parttable_gpt_by_guid(const struct parttable_gpt_info *g,
+							const uint8_t part_guid[16])
+{
+	for (unsigned i = 0; i < g->count; i++)
+		if (memcmp(g->ents[i].part_guid, part_guid, 16) == 0)
+			return &g->ents[i];
+	return NULL;
+}
+
+const struct parttable_gpt_entry *parttable_gpt_by_type(const struct parttable_gpt_info *g,
+							const uint8_t type_guid[16])
+{
+	for (unsigned i = 0; i < g->count; i++)
+		if (memcmp(g->ents[i].type_guid, type_guid, 16) == 0)
+			return &g->ents[i];
+	return NULL;
+}

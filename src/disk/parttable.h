@@ -2,6 +2,7 @@
  * disk, and grow it into free space directly after it, crash-safely. The
  * parsers and the grow planner are pure over in-memory sectors. */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "blkdev.h"
@@ -52,3 +53,39 @@ int parttable_gpt_split_entries(uint8_t *ents, uint32_t nents, uint32_t entsz,
  * or the new one. One error line on failure. */
 int parttable_split(struct blkdev *d, unsigned p1, uint64_t p1_last,
 		    const struct parttable_new_entry *e);
+
+/* A GPT as a reader sees it, for the /boot split's facts (boot) and plan
+ * (enroll). GUIDs as stored on disk; parttable_guid_text/parse convert. */
+struct parttable_gpt_entry {
+	unsigned number;		/* 1-based slot */
+	uint8_t type_guid[16], part_guid[16];
+	uint64_t first_lba, last_lba;	/* inclusive */
+};
+struct parttable_gpt_info {
+	uint32_t sector_size;
+	uint64_t first_usable, last_usable;
+	struct parttable_gpt_entry *ents; /* the used slots, by number; malloc'ed */
+	unsigned count;
+	unsigned free_number;		/* lowest unused slot, 0 = none */
+	bool primary_valid;		/* the entries above are the primary's */
+	bool backup_valid;
+	bool backup_equals_primary;	/* both valid, same entries array */
+};
+/* Reads both copies; the entries come from the primary when it is valid,
+ * else from the backup. -EMEDIUMTYPE (quietly) when d has no GPT (MBR or
+ * nothing), -EINVAL with one line when both copies are invalid. */
+int parttable_gpt_read(struct blkdev *d, struct parttable_gpt_info *ret);
+void parttable_gpt_info_free(struct parttable_gpt_info *g);
+/* The used entry whose unique GUID is part_guid, or NULL. */
+const struct parttable_gpt_entry *parttable_gpt_by_guid(const struct parttable_gpt_info *g,
+							const uint8_t part_guid[16]);
+/* The first used entry of that type, or NULL. */
+const struct parttable_gpt_entry *parttable_gpt_by_type(const struct parttable_gpt_info *g,
+							const uint8_t type_guid[16]);
+/* GPT's mixed-endian GUID <-> the text byte order parse_uuid gives: the
+ * first three fields swap byte order (its own inverse). */
+void parttable_guid_swap(const uint8_t in[16], uint8_t out[16]);
+/* Types the split needs (on-disk byte order). */
+extern const uint8_t PARTTABLE_TYPE_ESP[16];		/* C12A7328-F81F-11D2-BA4B-00A0C93EC93B */
+extern const uint8_t PARTTABLE_TYPE_BIOS_BOOT[16];	/* 21686148-6449-6E6F-744E-656564454649 */
+extern const uint8_t PARTTABLE_TYPE_LINUX_FS[16];	/* 0FC63DAF-8483-4772-8E79-3D69D8477DE4 */
