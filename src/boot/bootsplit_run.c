@@ -55,6 +55,24 @@ struct run {
 	uint8_t boot_img[BIOS_SECTOR];
 };
 
+/* mkdir -p, 0700 */
+static int mkdir_parents(const char *path)
+{
+	char p[PATH_MAX];
+
+	if ((size_t)snprintf(p, sizeof(p), "%s", path) >= sizeof(p))
+		return -ENAMETOOLONG;
+	for (char *c = p + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*c = '/';
+	}
+	return mkdir(p, 0700) < 0 && errno != EEXIST ? -errno : 0;
+}
+
 static void sub_dir(const struct run *s, const char *name, char *out, size_t n)
 {
 	snprintf(out, n, "%s/%s", s->a->work_dir, name);
@@ -416,7 +434,9 @@ int bootsplit_run(const struct bootsplit_run_args *a)
 			      !strchr(a->core_path + 1, '/'))))
 		return log_error(EINVAL, "/boot split: the configured UUIDs or core path are invalid");
 	parttable_guid_swap(s.pb_guid, s.pb_guid);
-	(void)mkdir(a->work_dir, 0700);
+	r = mkdir_parents(a->work_dir);
+	if (r < 0)
+		return log_error_errno(r, "cannot create \"%s\"", a->work_dir);
 	for (int turn = 0;; turn++) {
 		struct bootsplit_facts f;
 		struct bootsplit_decision d;

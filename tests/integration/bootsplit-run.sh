@@ -75,7 +75,7 @@ sfdisk -q --wipe never "$disk" <"$d/dump"
 p1_start=$((79872 * 512))
 p1_size=$(( $(sfdisk -l -o Device,Sectors "$disk" | awk '$1 ~ /img1$/ {print $2}') * 512 ))
 [ "$p1_size" -gt 0 ] || die "no partition 1 in the test image"
-mkfs.ext4 -q -F -U "$R" -d "$t" -E nodiscard "$d/root.fs" "$((p1_size / 1024))k" 2>/dev/null
+mkfs.ext4 -q -F -U "$R" -d "$t" -E nodiscard "$d/root.fs" "$((p1_size / 1024))k" >/dev/null 2>&1
 dd if="$d/root.fs" of="$disk" bs=1M seek=$((p1_start >> 20)) conv=notrunc,sparse status=none
 rm -f "$d/root.fs"
 esp=$d/esp.fs
@@ -130,17 +130,33 @@ check() {
 	p1_line=$(grep "^${loop}p1 :" "$d/after.dump")
 	p1_sz=$(echo "$p1_line" | sed 's/.*size= *\([0-9]*\).*/\1/')
 	[ $((79872 + p1_sz)) = "$pb_start" ] || die "$what: p1 ends at $((79872 + p1_sz)), pB starts at $pb_start"
-	# R: clean, ends before pB less the engine's 18 MiB, every file kept
-	dd if="$loop" of="$d/r.fs" bs=512 skip=79872 count="$p1_sz" status=none
+	[ "${2:-}" = encrypted ] || {
+		dd if="$loop" of="$d/r.fs" bs=512 skip=79872 count="$p1_sz" status=none
+		check_r "$what" "$d/r.fs" "$((p1_sz * 512))"
+	}
+	check_b_loaders "$what" "$pb_start" "$pb_size"
+}
+
+# check_r WHAT FS P1_BYTES: R clean, ends before pB less the engine's
+# 18 MiB, every file kept, fstab mounts B on /boot
+check_r() {
+	what=$1
+	[ "$2" = "$d/r.fs" ] || cp "$2" "$d/r.fs"
 	e2fsck -fn "$d/r.fs" >"$d/fsck.out" 2>&1 || die "$what: e2fsck R: $(tail -n 3 "$d/fsck.out")"
 	bc=$(dumpe2fs -h "$d/r.fs" 2>/dev/null | awk -F: '/^Block count/ {gsub(/ /,"",$2); print $2}')
 	bs=$(dumpe2fs -h "$d/r.fs" 2>/dev/null | awk -F: '/^Block size/ {gsub(/ /,"",$2); print $2}')
-	[ $((bc * bs + 18 * 1048576)) -le $((p1_sz * 512)) ] || die "$what: R ends at $((bc * bs)), too close to pB"
+	[ $((bc * bs + 18 * 1048576)) -le "$3" ] || die "$what: R ends at $((bc * bs)), too close to pB"
 	rm -rf "$d/rx" && mkdir "$d/rx"
 	debugfs -R "rdump / $d/rx" "$d/r.fs" >/dev/null 2>&1
 	(cd "$d/rx" && sha256sum -c --quiet "$d/root.sums") || die "$what: a file of R differs"
 	(cd "$d/rx/boot" && sha256sum -c --quiet "$d/boot.sums") || die "$what: a file of R:/boot differs"
 	grep -q "^UUID=$B /boot ext4 " "$d/rx/etc/fstab" || die "$what: fstab has no /boot line for B"
+	rm -rf "$d/rx" "$d/r.fs"
+}
+
+# check_b_loaders WHAT PB_START PB_SECTORS
+check_b_loaders() {
+	what=$1 pb_start=$2 pb_size=$3
 	# B: UUID, clean, /boot's files
 	dd if="$loop" of="$d/b.fs" bs=512 skip="$pb_start" count="$pb_size" status=none
 	[ "$(blkid -o value -s UUID "$d/b.fs")" = "$B" ] || die "$what: pB's UUID is not B"
@@ -163,7 +179,7 @@ check() {
 	n=$(stat -c %s "$d/new-core")
 	dd if="$loop" bs=512 skip=6144 count=$((n / 512)) status=none | cmp -s - "$d/new-core" ||
 		die "$what: the core at L is not the staged one"
-	rm -rf "$d/rx" "$d/bx" "$d/r.fs" "$d/b.fs" "$d/esp.now"
+	rm -rf "$d/bx" "$d/b.fs" "$d/esp.now"
 }
 
 # 1. one run, then a second that does nothing
@@ -215,3 +231,45 @@ grep -q "grow the disk by" "$d/run.log" || die "the refusal names no growth: $(c
 [ "$(sha256sum <"$loop")" = "$sha_before" ] || die "the refused split changed the disk"
 detach
 echo "no room: refused ($(grep -o 'grow the disk by [0-9]* MiB' "$d/run.log")), disk unchanged"
+
+# 4. `rootcrypt boot` end to end against the fake IMDS + Key Vault (the
+# host has no device-mapper: cryptsetup open is the stand-in that checks the
+# passphrase with stock cryptsetup): the split, then the key, the
+# conversion and the unlock. Stock cryptsetup then decrypts the root
+# partition (header to a file, data back to offset 0) into R as the split
+# left it.
+t=$d
+. "$(dirname "$0")/../fake/lib.sh"
+trap 'fake_stop; cleanup' EXIT
+fake_start
+. "$(dirname "$0")/cryptsetup-stand-in.inc"
+cryptsetup_stand_in "$d/cs"
+cp --sparse=always "$d/pristine.img" "$disk"
+sed -i 's/^boot_split_size = .*/boot_split_size = 64/' "$d/rootcrypt.conf"
+attach
+{ fake_boot_conf "${loop}p1" split-boot-test "name = splitroot"; grep '^boot_split_' "$d/rootcrypt.conf"; } >"$d/boot.conf"
+: >"$d/cmdline"
+rc=0
+unshare -m "$ROOTCRYPT_TEST" boot --config "$d/boot.conf" --cmdline "$d/cmdline" --status-dir "$d/run" \
+	--device-timeout 5 --prompt-tries 0 >"$d/boot.log" 2>&1 || rc=$?
+[ "$rc" = 0 ] || die "rootcrypt boot exited $rc: $(tail -n 20 "$d/boot.log")"
+[ -e "$d/cs/mapper/splitroot" ] || die "rootcrypt boot made no mapping"
+grep -q "step switch-bios" "$d/boot.log" && grep -q "encrypting" "$d/boot.log" ||
+	die "boot did not split, then encrypt: $(cat "$d/boot.log")"
+grep -q '"Encrypted"' "$d/run/status.json" || die "status: $(cat "$d/run/status.json")"
+cryptsetup isLuks "${loop}p1" || die "stock cryptsetup sees no LUKS on the root partition"
+check "rootcrypt boot" encrypted
+fake_ctl GET '/_fake/state?values' >"$d/values.json"
+python3 - "$d/values.json" "$d/pass" <<'PY'
+import base64, json, sys
+j = json.load(open(sys.argv[1]))
+v = j["secrets"]["split-boot-test"]["versions"][-1]["value"]
+open(sys.argv[2], "wb").write(base64.b64decode(v))
+PY
+p1_bytes=$(blockdev --getsize64 "${loop}p1")
+dd if="${loop}p1" of="$d/r.fs" bs=1M status=none
+detach
+cryptsetup reencrypt --decrypt --header "$d/hdr" --force-offline-reencrypt --key-file "$d/pass" -q \
+	"$d/r.fs" >/dev/null || die "stock cryptsetup cannot decrypt the root partition"
+check_r "rootcrypt boot, decrypted by cryptsetup" "$d/r.fs" "$p1_bytes"
+echo "rootcrypt boot: split, stored the key, encrypted, unlocked; cryptsetup decrypts R intact"
