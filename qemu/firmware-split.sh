@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
 	shift 2
 done
 second=$([ "$first" = bios ] && echo uefi || echo bios)
-out=${out:-$Q/fwsplit}
+out=${out:-$Q/fwsplit${cuts:+-cuts}}
 rm -rf "$out" && mkdir -p "$out"
 fake_ca
 fake_pid=
