@@ -17,7 +17,10 @@
 #      switch-bios) and in the middle of the copy: the next run finishes,
 #      and the disk is checked as in 1.
 #   3. A disk that cannot hold the split (boot_split_size larger than it)
-#      is refused with the growth named, and not written.
+#      is refused with the growth named, and not written. L2 (free space
+#      behind p1): no shrink, p1 keeps its end, pB at the disk's end.
+#   4. `rootcrypt boot` end to end: split, key, conversion, unlock; stock
+#      cryptsetup decrypts p1 into R as the split left it.
 set -eu
 . "$(dirname "$0")/engine-lib.inc"
 need mke2fs mkfs.ext4 e2fsck resize2fs dumpe2fs losetup partx unshare blkid sfdisk \
@@ -64,32 +67,39 @@ cp /usr/lib/grub/i386-pc/*.mod /usr/lib/grub/i386-pc/*.lst "$st/i386-pc/"
 (cd "$t/boot" && find . -type f | sort | xargs sha256sum) >"$d/boot.sums"
 
 disk=$d/disk.img
-truncate -s 400M "$disk"
-printf 'label: gpt\nstart=2048, size=8192, type=21686148-6449-6E6F-744E-656564454649\nstart=10240, size=69632, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\nstart=79872, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' |
-	sfdisk -q "$disk"
-# sfdisk numbers them 1 2 3; Azure's are 14 15 1: renumber with --reorder's
-# inverse, by writing a dump with explicit numbers
-sfdisk -d "$disk" | sed -e 's|^\(.*\)1 : \(.*21686148\)|\114 : \2|' \
-	-e 's|^\(.*\)2 : \(.*C12A7328\)|\115 : \2|' -e 's|^\(.*\)3 : \(.*0FC63DAF\)|\11 : \2|' >"$d/dump"
-sfdisk -q --wipe never "$disk" <"$d/dump"
-p1_start=$((79872 * 512))
-p1_size=$(( $(sfdisk -l -o Device,Sectors "$disk" | awk '$1 ~ /img1$/ {print $2}') * 512 ))
-[ "$p1_size" -gt 0 ] || die "no partition 1 in the test image"
-mkfs.ext4 -q -F -U "$R" -d "$t" -E nodiscard "$d/root.fs" "$((p1_size / 1024))k" >/dev/null 2>&1
-dd if="$d/root.fs" of="$disk" bs=1M seek=$((p1_start >> 20)) conv=notrunc,sparse status=none
-rm -f "$d/root.fs"
-esp=$d/esp.fs
-mkfs.vfat -C "$esp" $((69632 / 2)) >/dev/null
-mmd -i "$esp" ::/EFI ::/EFI/debian
-printf "search.fs_uuid %s root hd0,gpt1 \nset prefix=(\$root)'/boot/grub'\nconfigfile \$prefix/grub.cfg\n" "$R" >"$d/stub"
-mcopy -i "$esp" "$d/stub" ::/EFI/debian/grub.cfg
-dd if="$esp" of="$disk" bs=512 seek=10240 conv=notrunc status=none
-dbg bios-stage /usr/lib/grub/i386-pc "$R" 1 "$d/old" >/dev/null
-dd if="$disk" of="$d/s0" bs=512 count=1 status=none
-dbg bios-embed /usr/lib/grub/i386-pc/boot.img "$d/s0" "$d/old/core.img" 2048 "$d/old-s0" "$d/old-core"
-dd if="$d/old-s0" of="$disk" bs=512 conv=notrunc status=none
-dd if="$d/old-core" of="$disk" bs=512 seek=2048 conv=notrunc status=none
-cp --sparse=always "$disk" "$d/pristine.img"
+# make_image P1_SECTORS OUT: the Azure-layout disk into $disk and OUT; p1 to
+# the end of the disk when P1_SECTORS is empty (L1), else that long (L2)
+make_image() {
+	rm -f "$disk"
+	truncate -s 400M "$disk"
+	printf 'label: gpt\nstart=2048, size=8192, type=21686148-6449-6E6F-744E-656564454649\nstart=10240, size=69632, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\nstart=79872, %stype=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' "${1:+size=$1, }" |
+		sfdisk -q "$disk"
+	# sfdisk numbers them 1 2 3; Azure's are 14 15 1: renumber with --reorder's
+	# inverse, by writing a dump with explicit numbers
+	sfdisk -d "$disk" | sed -e 's|^\(.*\)1 : \(.*21686148\)|\114 : \2|' \
+		-e 's|^\(.*\)2 : \(.*C12A7328\)|\115 : \2|' -e 's|^\(.*\)3 : \(.*0FC63DAF\)|\11 : \2|' >"$d/dump"
+	sfdisk -q --wipe never "$disk" <"$d/dump"
+	p1_start=$((79872 * 512))
+	p1_size=$(( $(sfdisk -l -o Device,Sectors "$disk" | awk '$1 ~ /img1$/ {print $2}') * 512 ))
+	[ "$p1_size" -gt 0 ] || die "no partition 1 in the test image"
+	mkfs.ext4 -q -F -U "$R" -d "$t" -E nodiscard "$d/root.fs" "$((p1_size / 1024))k" >/dev/null 2>&1
+	dd if="$d/root.fs" of="$disk" bs=1M seek=$((p1_start >> 20)) conv=notrunc,sparse status=none
+	rm -f "$d/root.fs"
+	esp=$d/esp.fs
+	rm -f "$esp"
+	mkfs.vfat -C "$esp" $((69632 / 2)) >/dev/null
+	mmd -i "$esp" ::/EFI ::/EFI/debian
+	printf "search.fs_uuid %s root hd0,gpt1 \nset prefix=(\$root)'/boot/grub'\nconfigfile \$prefix/grub.cfg\n" "$R" >"$d/stub"
+	mcopy -i "$esp" "$d/stub" ::/EFI/debian/grub.cfg
+	dd if="$esp" of="$disk" bs=512 seek=10240 conv=notrunc status=none
+	dbg bios-stage /usr/lib/grub/i386-pc "$R" 1 "$d/old" >/dev/null
+	dd if="$disk" of="$d/s0" bs=512 count=1 status=none
+	dbg bios-embed /usr/lib/grub/i386-pc/boot.img "$d/s0" "$d/old/core.img" 2048 "$d/old-s0" "$d/old-core"
+	dd if="$d/old-s0" of="$disk" bs=512 conv=notrunc status=none
+	dd if="$d/old-core" of="$disk" bs=512 seek=2048 conv=notrunc status=none
+	cp --sparse=always "$disk" "$2"
+}
+make_image "" "$d/pristine.img"
 cat >"$d/rootcrypt.conf" <<CONF
 device = PARTUUID=whatever
 vault = https://x.vault.azure.net
@@ -103,6 +113,9 @@ CONF
 
 attach() {
 	loop=$(losetup -f --show "$disk")
+	# a loop device keeps partitions added with BLKPG past its detach: drop
+	# any the last user left (as a reboot would), then read the table
+	partx -d "$loop" 2>/dev/null || :
 	partx -a "$loop" 2>/dev/null || :
 	[ -b "${loop}p1" ] || die "no ${loop}p1 after partx"
 }
@@ -129,16 +142,22 @@ check() {
 	[ "$pb_size" = 131072 ] || die "$what: pB is $pb_size sectors, want 64 MiB"
 	p1_line=$(grep "^${loop}p1 :" "$d/after.dump")
 	p1_sz=$(echo "$p1_line" | sed 's/.*size= *\([0-9]*\).*/\1/')
-	[ $((79872 + p1_sz)) = "$pb_start" ] || die "$what: p1 ends at $((79872 + p1_sz)), pB starts at $pb_start"
+	if [ -n "${L2:-}" ]; then
+		[ "$p1_sz" = "$L2" ] || die "$what: p1 is $p1_sz sectors, was $L2 (L2: it keeps its end)"
+	else
+		[ $((79872 + p1_sz)) = "$pb_start" ] || die "$what: p1 ends at $((79872 + p1_sz)), pB starts at $pb_start"
+	fi
+	[ $(((pb_start + pb_size) * 512)) -le $((400 << 20)) ] && [ $(((pb_start + pb_size) * 512)) -ge $((399 << 20)) ] ||
+		die "$what: pB does not end at the last usable MiB"
 	[ "${2:-}" = encrypted ] || {
 		dd if="$loop" of="$d/r.fs" bs=512 skip=79872 count="$p1_sz" status=none
-		check_r "$what" "$d/r.fs" "$((p1_sz * 512))"
+		check_r "$what" "$d/r.fs" "$(((pb_start - 79872) * 512))"
 	}
 	check_b_loaders "$what" "$pb_start" "$pb_size"
 }
 
-# check_r WHAT FS P1_BYTES: R clean, ends before pB less the engine's
-# 18 MiB, every file kept, fstab mounts B on /boot
+# check_r WHAT FS ROOM: R clean, ending at least the engine's 18 MiB before
+# ROOM (bytes from p1's start to pB), every file kept, fstab mounts B on /boot
 check_r() {
 	what=$1
 	[ "$2" = "$d/r.fs" ] || cp "$2" "$d/r.fs"
@@ -231,6 +250,19 @@ grep -q "grow the disk by" "$d/run.log" || die "the refusal names no growth: $(c
 [ "$(sha256sum <"$loop")" = "$sha_before" ] || die "the refused split changed the disk"
 detach
 echo "no room: refused ($(grep -o 'grow the disk by [0-9]* MiB' "$d/run.log")), disk unchanged"
+
+# 3b. L2: free space behind the root (an operator grew the disk): no shrink,
+# p1 keeps its end, pB at the disk's end
+make_image 491520 "$d/pristine-l2.img"
+sed -i 's/^boot_split_size = .*/boot_split_size = 64/' "$d/rootcrypt.conf"
+attach
+: >"$d/run.log"
+rc=$(run)
+[ "$rc" = 0 ] || die "L2 split run exited $rc: $(tail -n 15 "$d/run.log")"
+! grep -q "step shrink" "$d/run.log" || die "L2: the root was shrunk"
+L2=491520 check "L2"
+detach
+echo "L2: no shrink, p1 kept its end, pB at the disk's end; checked"
 
 # 4. `rootcrypt boot` end to end against the fake IMDS + Key Vault (the
 # host has no device-mapper: cryptsetup open is the stand-in that checks the
