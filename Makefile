@@ -156,18 +156,20 @@ qemu-test: rootcrypt
 .PHONY: qemu-test
 
 # Firmware boots (issue 15; as root, not part of qemu-test: ~20 min under
-# TCG): a cloud-layout image through SeaBIOS and OVMF + GRUB, plain (L1),
-# then L3 (separate /boot) enrolled from the package: encrypt, unlock; then
-# L1 enrolled: the first boot splits /boot off, encrypts; later boots unlock.
+# TCG), cloud-layout images enrolled from the package, through SeaBIOS and
+# OVMF + GRUB: L3 (separate /boot): encrypt, unlock; L1 (/boot inside the
+# root filling the disk): the first boot splits /boot off and encrypts,
+# later boots unlock.
 qemu-firmware: rootcrypt
-	bash qemu/firmware-boot.sh
 	bash qemu/firmware-encrypt.sh
 	bash qemu/firmware-split.sh
 .PHONY: qemu-firmware
 
-# What does not fit CI's hour: the boot scenarios, the firmware boots, and
-# L1 with a power cut as each step of the /boot split starts (UEFI first).
+# What does not fit CI's hour: the boot scenarios, the firmware boots, the
+# plain L1 image through both firmwares (GRUB alone, no rootcrypt), and L1
+# with a power cut as each step of the /boot split starts (UEFI first).
 qemu-test-full: qemu-test qemu-firmware
+	bash qemu/firmware-boot.sh
 	bash qemu/firmware-split.sh --first uefi \
 		--cuts "shrink table fill fstab switch-esp switch-bios"
 .PHONY: qemu-test-full
