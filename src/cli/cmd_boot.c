@@ -10,11 +10,14 @@
  * plain partition so root=/dev/mapper/NAME still boots. Any other exit
  * means the root must not be mounted: the hook stops the boot. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "boot_volume.h"
 #include "bootdev.h"
@@ -49,6 +52,8 @@ struct boot {
 	char header[PATH_MAX];    /* the detached header path inside it */
 	int prompt_timeout_s;
 	int prompt_tries;
+	int device_timeout_ms;
+	int disk_lock_fd;	/* shared flock on the disk while we work, or -1 */
 	struct bootstatus st;
 };
 
@@ -108,10 +113,45 @@ static int run_engine(struct boot *b, const char *pass, size_t len, const char *
 	return r;
 }
 
+/* systemd-udevd watches disks: when a writer closes one (the engine, the
+ * /boot split), it re-reads the partition table (BLKRRPART), which removes
+ * and re-adds every partition node; an open of /dev/vda1 in that window
+ * fails with ENOENT (seen on a loaded host right after a conversion: the
+ * boot dropped to the initramfs shell). udevd skips the re-read while it
+ * cannot take an exclusive flock on the disk, so rootcrypt holds a shared
+ * one from before its first write until the volume is open (a re-read
+ * then fails EBUSY: the partition is in use). */
+static void lock_disk(struct boot *b)
+{
+	b->disk_lock_fd = -1;
+	if (!b->eo.partition)
+		return;
+	b->disk_lock_fd = open(b->disk, O_RDONLY | O_CLOEXEC);
+	if (b->disk_lock_fd >= 0 && flock(b->disk_lock_fd, LOCK_SH) < 0) {
+		log_warn("cannot lock \"%s\" against udev's partition re-read: %s", b->disk,
+			 strerror(errno));
+		close(b->disk_lock_fd);
+		b->disk_lock_fd = -1;
+	}
+}
+
+static void unlock_disk(struct boot *b)
+{
+	if (b->disk_lock_fd >= 0)
+		close(b->disk_lock_fd);
+	b->disk_lock_fd = -1;
+}
+
 static int unlock(struct boot *b, const char *pass, size_t len)
 {
+	char node[PATH_MAX];
 	int r;
 
+	/* and should a re-read have happened anyway (a udev without the
+	 * lock check), the node comes back: wait for it */
+	r = bootdev_wait(b->part, b->device_timeout_ms, node, sizeof(node));
+	if (r < 0)
+		return r;
 	if (b->eo.partition) {
 		r = bootpart_sync_kernel(b->disk, b->part, b->eo.partition);
 		if (r < 0)
@@ -331,7 +371,7 @@ int cmd_boot(int argc, char **argv)
 	};
 	const char *config_path = CONFIG_DEFAULT_PATH, *cmdline = "/proc/cmdline";
 	struct boot b = { .status_dir = "/run/rootcrypt", .prompt_timeout_s = 0,
-			  .prompt_tries = 3 };
+			  .prompt_tries = 3, .disk_lock_fd = -1 };
 	int device_timeout = 120, c, r;
 	struct engine_status es = { 0 };
 
@@ -396,6 +436,8 @@ int cmd_boot(int argc, char **argv)
 		}
 	}
 	engine_target(&b);
+	b.device_timeout_ms = device_timeout * 1000;
+	lock_disk(&b);
 
 	r = boot_volume_read(&b.eo, &es);
 	if (r < 0)
@@ -417,6 +459,7 @@ int cmd_boot(int argc, char **argv)
 		report(&b, BOOTSTATUS_NOT_ENCRYPTED, "foreign signature on the root partition");
 	}
 out:
+	unlock_disk(&b);
 	if (b.header_fs[0])
 		bootmount_release(b.header_fs);
 	engine_status_clear(&es);
