@@ -1,0 +1,171 @@
+#!/bin/sh
+# Online mode's first boot (issue 18, src/engine/ONLINE.md "Boot 1") with
+# `rootcrypt boot` against the fake IMDS + Key Vault: the key is stored
+# write-ahead, the image grows by 32 MiB, rootcrypt guards the head, stock
+# cryptsetup runs `reencrypt --encrypt --init-only` (the stand-in passes
+# everything but `open` to the real cryptsetup), rootcrypt adds the
+# azure-keyvault token, and the volume unlocks while still in progress.
+# Then, on the host, stock `cryptsetup reencrypt --resume-only
+# --force-offline-reencrypt` finishes the pass (no device-mapper needed)
+# and the decrypted data is the original file system. Cuts (test build:
+# ROOTCRYPT_FAULT_KILL_AT) after the guard, after init-only, and a head
+# torn while cryptsetup wrote its header: the next boot ends in the same
+# consistent state. A file system that leaves online mode no room is
+# converted offline, with a line that says why.
+set -eu
+command -v cryptsetup >/dev/null || { echo "cryptsetup missing"; exit 77; }
+command -v mkfs.ext4 >/dev/null || { echo "mkfs.ext4 missing"; exit 77; }
+t=$(mktemp -d)
+loop=
+. "$(dirname "$0")/../fake/lib.sh"
+trap 'fake_stop; [ -z "$loop" ] || losetup -d "$loop"; [ -n "${KEEP:-}" ] || rm -rf "$t"' EXIT INT TERM
+fake_start
+die() { echo "FAIL: $*"; exit 1; }
+
+mkdir -p "$t/tree/etc" "$t/run"
+head -c 3000000 /dev/urandom >"$t/tree/blob"
+echo hello >"$t/tree/etc/motd"
+# 4096-byte blocks: cryptsetup refuses 4096-byte encryption sectors under smaller ones
+mkfs.ext4 -q -b 4096 -d "$t/tree" "$t/plain.img" 48M
+orig=$(sha256sum <"$t/plain.img")
+
+. "$(dirname "$0")/cryptsetup-stand-in.inc"
+cryptsetup_stand_in "$t"
+echo "rootcrypt.name=testroot" >"$t/cmdline"
+
+# conf DEVICE SECRET [LINE...]: the boot config for one case
+conf() { fake_boot_conf "$@" "name = testroot" "mode = online" >"$t/rootcrypt.conf"; }
+boot() {
+	rm -f "$t/mapper/testroot"
+	"$ROOTCRYPT_TEST" boot --config "$t/rootcrypt.conf" --cmdline "$t/cmdline" \
+		--status-dir "$t/run" --device-timeout 1 --prompt-tries 0 "$@"
+}
+state() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+	"$t/run/status.json" "$1"; }
+versions() { fake_json "len(j['secrets']['$1']['versions'])"; }
+# latest_pass SECRET FILE: the passphrase the vault holds, as stock cryptsetup takes it
+latest_pass() {
+	fake_ctl GET '/_fake/state?values' >"$t/values.json"
+	python3 - "$t/values.json" "$1" "$2" <<'PY'
+import base64, json, sys
+j = json.load(open(sys.argv[1]))
+v = j["secrets"][sys.argv[2]]["versions"][-1]["value"]
+open(sys.argv[3], "wb").write(base64.b64decode(v))
+PY
+}
+# in_progress IMG: cryptsetup's in-progress online header with our token
+in_progress() {
+	cryptsetup luksDump "$1" >"$t/dump" || die "luksDump $1 failed"
+	grep -q 'Requirements:.*online-reencrypt-v2' "$t/dump" || { cat "$t/dump"; die "$1: no online-reencrypt-v2"; }
+	grep -q 'azure-keyvault' "$t/dump" || { cat "$t/dump"; die "$1: no azure-keyvault token"; }
+}
+# finish_and_compare IMG SECRET: the vault's secret opens it; stock
+# cryptsetup finishes the pass on the host, the token survives, and the
+# decrypted data is the original file system
+finish_and_compare() {
+	latest_pass "$2" "$t/pass"
+	cryptsetup open --test-passphrase --key-file "$t/pass" "$1" || die "$1: vault's secret does not open it"
+	cryptsetup reencrypt --resume-only --force-offline-reencrypt --key-file "$t/pass" -q "$1" \
+		>/dev/null || die "$1: cryptsetup could not finish the pass"
+	cryptsetup luksDump "$1" >"$t/dump"
+	! grep -q 'online-reencrypt' "$t/dump" || die "$1: still in progress after the finish"
+	grep -q 'azure-keyvault' "$t/dump" || die "$1: token lost in the finish"
+	cp --sparse=never "$1" "$t/copy.img"
+	rm -f "$t/hdr"
+	cryptsetup reencrypt --decrypt --header "$t/hdr" --force-offline-reencrypt \
+		--key-file "$t/pass" -q "$t/copy.img" >/dev/null
+	[ "$(head -c $((48 << 20)) "$t/copy.img" | sha256sum)" = "$orig" ] ||
+		die "$1: decrypted data differs from the original file system"
+}
+
+# 1. Boot 1 (online): set up, token, unlock; status says in progress.
+cp "$t/plain.img" "$t/a.img"
+conf "$t/a.img" online-a
+boot 2>"$t/err1" || { cat "$t/err1"; die "first boot failed"; }
+[ -e "$t/mapper/testroot" ] || die "no mapping after the first boot"
+[ "$(state state)" = EncryptionInProgress ] || { cat "$t/run/status.json"; die "status.json not in progress"; }
+in_progress "$t/a.img"
+grep -q 'Sector: *4096\|sector: 4096' "$t/dump" || { cat "$t/dump"; die "not 4096-byte sectors"; }
+[ "$(stat -c %s "$t/a.img")" = $((80 << 20)) ] || die "image not grown by 32 MiB"
+"$ROOTCRYPT" status "$t/a.img" >"$t/status" || die "status failed"
+grep -q 'encrypting (online)' "$t/status" || { cat "$t/status"; die "status is not encrypting (online)"; }
+[ "$(versions online-a)" = 1 ] || die "one secret version expected"
+! grep -q 'offline\|resuming the encryption' "$t/err1" || { cat "$t/err1"; die "offline engine ran"; }
+ls "$t/run" | grep -q LUKS2-temp && die "cryptsetup's temporary header left in the work dir"
+
+# A second boot opens the in-progress header without storing a new key.
+boot 2>"$t/err2" || { cat "$t/err2"; die "second boot failed"; }
+[ -e "$t/mapper/testroot" ] || die "no mapping after the second boot"
+[ "$(state state)" = EncryptionInProgress ] || { cat "$t/run/status.json"; die "second boot: not in progress"; }
+[ "$(versions online-a)" = 1 ] || die "the second boot stored a key"
+[ "$(fake_json 'sum(1 for e in log if e["method"] == "PUT")')" = 1 ] || die "more than one PUT"
+finish_and_compare "$t/a.img" online-a
+echo "ok: online boot 1, boot 2, host finish"
+
+# 2. Cut after the guard (before cryptsetup): nothing but the guard and the
+#    copy past the file system changed; the next boot starts over.
+cp "$t/plain.img" "$t/b.img"
+conf "$t/b.img" online-b
+rc=0
+ROOTCRYPT_FAULT_KILL_AT=online-guard boot 2>"$t/err3" || rc=$?
+[ "$rc" = 137 ] || { cat "$t/err3"; die "cut after the guard: exit $rc, not killed"; }
+[ "$(head -c $((48 << 20)) "$t/b.img" | sha256sum)" = "$orig" ] || die "cut after the guard: data changed"
+! cryptsetup isLuks "$t/b.img" || die "cut after the guard: a LUKS header already"
+boot 2>"$t/err4" || { cat "$t/err4"; die "boot after the guard cut failed"; }
+grep -q 'starting over' "$t/err4" || { cat "$t/err4"; die "no line about starting over"; }
+in_progress "$t/b.img"
+[ "$(versions online-b)" = 2 ] || die "expected a second key version (the first one unused)"
+finish_and_compare "$t/b.img" online-b
+echo "ok: cut after the guard"
+
+# 3. Cut after init-only, before the token: the next boot takes the
+#    configured secret's latest version, checks it, adds the token.
+cp "$t/plain.img" "$t/c.img"
+conf "$t/c.img" online-c
+rc=0
+ROOTCRYPT_FAULT_KILL_AT=online-init boot 2>"$t/err5" || rc=$?
+[ "$rc" = 137 ] || { cat "$t/err5"; die "cut after init-only: exit $rc, not killed"; }
+cryptsetup luksDump "$t/c.img" >"$t/dump"
+grep -q 'online-reencrypt-v2' "$t/dump" || die "cut after init-only: no in-progress header"
+! grep -q 'azure-keyvault' "$t/dump" || die "cut after init-only: token already there"
+boot 2>"$t/err6" || { cat "$t/err6"; die "boot after the init-only cut failed"; }
+grep -q 'no key reference yet' "$t/err6" || { cat "$t/err6"; die "no line about the missing token"; }
+[ -e "$t/mapper/testroot" ] || die "no mapping after the init-only cut"
+in_progress "$t/c.img"
+[ "$(versions online-c)" = 1 ] || die "the boot after the init-only cut stored a key"
+finish_and_compare "$t/c.img" online-c
+echo "ok: cut after init-only"
+
+# 4. A header write torn over the head (the guard window): the guard's
+#    copy goes back over the first 16 MiB, then the set-up starts over.
+cp "$t/plain.img" "$t/d.img"
+conf "$t/d.img" online-d
+rc=0
+ROOTCRYPT_FAULT_KILL_AT=online-guard boot 2>/dev/null || rc=$?
+[ "$rc" = 137 ] || die "torn case: exit $rc, not killed"
+# half a LUKS2 header's first copy: what a cut inside cryptsetup's write leaves
+dd if="$t/a.img" of="$t/d.img" bs=4096 count=2 conv=notrunc status=none
+head -c 1000000 /dev/urandom | dd of="$t/d.img" bs=4096 seek=8 conv=notrunc status=none
+boot 2>"$t/err7" || { cat "$t/err7"; die "boot after the torn header failed"; }
+grep -q 'writing the first 16 MiB back' "$t/err7" || { cat "$t/err7"; die "head not restored"; }
+in_progress "$t/d.img"
+finish_and_compare "$t/d.img" online-d
+echo "ok: torn header over the head restored"
+
+# 5. No room for online mode (a loop device cannot grow; the file system
+#    ends 24 MiB before its end): offline converts it, one line says why.
+if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null; then
+	truncate -s 64M "$t/e.img"
+	mkfs.ext4 -q -F -b 4096 "$t/e.img" 40M
+	loop=$(losetup -f --show "$t/e.img")
+	conf "$loop" online-e
+	boot 2>"$t/err8" || { cat "$t/err8"; die "no-room boot failed"; }
+	grep -q 'online mode refused (no room' "$t/err8" || { cat "$t/err8"; die "no line about the refusal"; }
+	grep -q 'converting .* offline' "$t/err8" || { cat "$t/err8"; die "no line about offline"; }
+	[ "$(state state)" = Encrypted ] || { cat "$t/run/status.json"; die "no-room: not encrypted offline"; }
+	cryptsetup luksDump "$loop" >"$t/dump"
+	! grep -q 'online-reencrypt' "$t/dump" || die "no-room: an online header"
+	echo "ok: no room -> offline"
+else
+	echo "skip part 5 (no room): needs root and losetup"
+fi
