@@ -282,7 +282,8 @@ out:
 /* ONLINE.md step 5 cut: cryptsetup's in-progress header is there, the
  * token not yet. The key is the configured secret's latest version (the
  * first boot stored it and read it back), bound to this volume's UUID;
- * the token naming that version follows once it opens a keyslot. */
+ * the token naming that version follows once it opens a keyslot.
+ * -ESTALE: it did not open, and the volume is plain again. */
 static int online_untokened(struct boot *b, const struct engine_status *es, char **pass,
 			    size_t *len)
 {
@@ -298,6 +299,10 @@ static int online_untokened(struct boot *b, const struct engine_status *es, char
 	r = volume_token_from_ref(&ref, &tok);
 	if (r == 0)
 		r = online_boot_token(b->part, *pass, *len, tok);
+	/* a header that does not open over a valid guard: cryptsetup's write
+	 * was cut (torn keyslot area); the guard's copy makes it plain again */
+	if (r == -EPERM && online_boot_settle(b->part) == 1)
+		r = -ESTALE;
 	if (r < 0) {
 		secmem_free(*pass);
 		*pass = NULL;
@@ -354,6 +359,8 @@ static int later_boot(struct boot *b, const struct engine_status *es)
 		size_t len = 0;
 
 		r = get_passphrase(b, es, attempt > 0, &pass, &len);
+		if (r == -ESTALE)
+			return r;
 		if (r < 0) {
 			if (attempt == 0) {
 				report(b, state == ENGINE_STATE_ENCRYPTED ? BOOTSTATUS_ENCRYPTED
@@ -507,6 +514,9 @@ int cmd_boot(int argc, char **argv)
 	case ENGINE_STATE_ENCRYPTING:
 	case ENGINE_STATE_ENCRYPTED:
 		r = later_boot(&b, &es);
+		/* online set-up undone (its header never opened): plain again */
+		if (r == -ESTALE)
+			r = first_boot(&b);
 		break;
 	default:
 		r = log_error(EEXIST, "\"%s\" holds %s, not a rootcrypt volume: refusing to touch it",
