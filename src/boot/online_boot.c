@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "blkdev.h"
@@ -104,46 +106,74 @@ static int grow(const struct online_boot *ob)
 	return r < 0 ? r : bootpart_sync_kernel(ob->disk, ob->part, ob->partno);
 }
 
-/* Step 3 (the guard), and the encryption sector size the file system
- * allows (cryptsetup refuses 4096 over a file system of smaller blocks). */
-static int guard(const struct online_boot *ob, const char *uuid, const char **ret_sector)
+/* fdatasync of a device or file someone else wrote (cryptsetup). */
+static int sync_path(const char *path)
+{
+	struct blkdev *d = NULL;
+	int r = blkdev_open(path, 0, &d);
+
+	if (r == 0)
+		r = blkdev_flush(d);
+	blkdev_close(d);
+	return r;
+}
+
+/* The encryption sector the file system allows (cryptsetup refuses 4096
+ * over a file system of smaller blocks). */
+static const char *sector_for(struct blkdev *d)
 {
 	struct fsprobe_fs fs;
 	const char *sig = NULL;
+
+	return fsprobe_read(d, &fs, &sig) == 1 && fs.block_size >= 4096 ? "4096" : "512";
+}
+
+/* Step 3 (the guard), and the encryption sector size. */
+static int guard(const struct online_boot *ob, const char *uuid, const char **ret_sector)
+{
 	struct blkdev *d = NULL;
 	int r = blkdev_open(ob->part, BLKDEV_EXCL, &d);
 
 	if (r < 0)
 		return r;
-	r = fsprobe_read(d, &fs, &sig);
-	if (r >= 0) {
-		*ret_sector = r == 1 && fs.block_size >= 4096 ? "4096" : "512";
-		r = online_guard_install(d, uuid);
-	}
+	*ret_sector = sector_for(d);
+	r = online_guard_install(d, uuid);
 	blkdev_close(d);
 	return r;
 }
 
-/* Step 4: cryptsetup writes its in-progress header (no flush of its own). */
+/* Step 4: cryptsetup writes its in-progress header: in place over the
+ * head (no flush of its own: rootcrypt's fdatasync follows), or detached
+ * into header_tmp (journal resilience: ONLINE.md "Layouts and room"). */
 static int init_only(const struct online_boot *ob, const char *uuid, const char *sector,
-		     const char *pass, size_t pass_len)
+		     const char *pass, size_t pass_len, const char *header_tmp)
 {
 	const char *cs = unlock_cryptsetup_path();
-	const char *argv[] = { cs, "reencrypt", "--encrypt", "--init-only", "--type", "luks2",
-			       "--reduce-device-size", "32M", "--cipher", "aes-xts-plain64",
-			       "--key-size", "512", "--sector-size", sector, "--pbkdf", "pbkdf2",
-			       "--pbkdf-force-iterations", ONLINE_PBKDF2_ITERATIONS, "--uuid", uuid,
-			       "--key-file", "-", "--batch-mode", ob->part, NULL };
-	/* the CLI builds the header in ./LUKS2-temp-<UUID>.new first */
+	const char *argv[40] = { cs, "reencrypt", "--encrypt", "--init-only", "--type", "luks2",
+				 "--cipher", "aes-xts-plain64", "--key-size", "512", "--sector-size",
+				 sector, "--pbkdf", "pbkdf2", "--pbkdf-force-iterations",
+				 ONLINE_PBKDF2_ITERATIONS, "--uuid", uuid, "--key-file", "-",
+				 "--batch-mode" };
+	/* the CLI builds an in-place header in ./LUKS2-temp-<UUID>.new first */
 	struct spawn_io io = { .input = pass, .input_len = pass_len, .cwd = ob->work_dir };
-	struct blkdev *d = NULL;
-	int status, r;
+	int n = 21, status, r;
 
 	if (!cs)
 		return log_error(ENOENT, "cannot set up online mode on \"%s\": cryptsetup not found",
 				 ob->part);
-	log_info("setting up online encryption of \"%s\" (volume %s, sector %s)", ob->part, uuid,
-		 sector);
+	if (header_tmp) {
+		argv[n++] = "--header";
+		argv[n++] = header_tmp;
+		argv[n++] = "--resilience";
+		argv[n++] = "journal";
+	} else {
+		argv[n++] = "--reduce-device-size";
+		argv[n++] = "32M";
+	}
+	argv[n++] = ob->part;
+	argv[n] = NULL;
+	log_info("setting up online encryption of \"%s\" (volume %s, sector %s%s%s)", ob->part,
+		 uuid, sector, header_tmp ? ", header " : "", header_tmp ? ob->header : "");
 	r = spawn_run(argv, &io, &status);
 	if (r < 0)
 		return r;
@@ -152,12 +182,7 @@ static int init_only(const struct online_boot *ob, const char *uuid, const char 
 				 status < 256 ? "failed with exit code" : "died with signal",
 				 status < 256 ? status : status - 256);
 	/* what cryptsetup wrote is durable before anything builds on it */
-	r = blkdev_open(ob->part, BLKDEV_EXCL, &d);
-	if (r < 0)
-		return r;
-	r = blkdev_flush(d);
-	blkdev_close(d);
-	return r;
+	return sync_path(header_tmp ? header_tmp : ob->part);
 }
 
 int online_boot_token(const char *hdr_path, const char *pass, size_t pass_len,
@@ -205,18 +230,67 @@ out:
 	return r;
 }
 
+static int sync_dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	int fd = copy ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1, r = 0;
+
+	if (!copy)
+		return log_error(ENOMEM, "out of memory");
+	if (fd < 0 || fsync(fd) < 0)
+		r = log_error_errno(errno, "cannot sync the directory of \"%s\"", path);
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return r;
+}
+
+/* Detached: the header is made complete (token included) under a
+ * temporary name and renamed into place; until the rename the volume is
+ * plain (cryptsetup's init does not touch the data in this layout). */
+static int start_detached(const struct online_boot *ob, const char *uuid, const char *pass,
+			  size_t pass_len, const char *token_json)
+{
+	char tmp[PATH_MAX];
+	struct blkdev *d = NULL;
+	const char *sector;
+	int r;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.rootcrypt-new", ob->header) >= sizeof(tmp))
+		return log_error(ENAMETOOLONG, "header path \"%s\" is too long", ob->header);
+	/* left by a cut before the rename: never used, nothing depends on it */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return log_error_errno(errno, "cannot remove \"%s\"", tmp);
+	r = blkdev_open(ob->part, BLKDEV_RDONLY, &d);
+	if (r < 0)
+		return r;
+	sector = sector_for(d);
+	blkdev_close(d);
+	r = init_only(ob, uuid, sector, pass, pass_len, tmp);
+	if (r < 0)
+		return r;
+	kill_point("online-init");
+	r = online_boot_token(tmp, pass, pass_len, token_json);
+	if (r == 0 && rename(tmp, ob->header) < 0)
+		r = log_error_errno(errno, "cannot rename \"%s\" to \"%s\"", tmp, ob->header);
+	return r < 0 ? r : sync_dir_of(ob->header);
+}
+
 int online_boot_start(const struct online_boot *ob, const char *uuid, const char *pass,
 		      size_t pass_len, const char *token_json)
 {
 	const char *sector = "512";
-	int r = grow(ob);
+	int r;
 
+	if (ob->header)
+		return start_detached(ob, uuid, pass, pass_len, token_json);
+	r = grow(ob);
 	if (r == 0)
 		r = guard(ob, uuid, &sector);
 	if (r < 0)
 		return r;
 	kill_point("online-guard");
-	r = init_only(ob, uuid, sector, pass, pass_len);
+	r = init_only(ob, uuid, sector, pass, pass_len, NULL);
 	if (r < 0)
 		return r;
 	kill_point("online-init");

@@ -6,7 +6,9 @@
  * flushes what cryptsetup did not, and adds the azure-keyvault token with
  * its own LUKS2 writer (cryptsetup refuses token changes while the
  * reencryption requirement is set). The write-ahead key store (step 1) and
- * the unlock (step 6) are the caller's, as for offline mode. */
+ * the unlock (step 6) are the caller's, as for offline mode. Detached
+ * (ONLINE.md "Detached"): no room, no guard; the header file is made
+ * whole, token included, under a temporary name and renamed into place. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@ struct online_boot {
 	unsigned partno;	/* with disk */
 	uint64_t grow_to;	/* the partition's size after step 2; 0 = room is there */
 	const char *work_dir;	/* writable (tmpfs): cryptsetup builds its header here */
+	const char *header;	/* detached: the header file to create; NULL = in place */
 };
 
 /* Step 0, the fence: the cryptsetup rootcrypt would run
@@ -28,8 +31,9 @@ int online_boot_fence(char *why, size_t why_len);
 /* Steps 2-5 for a volume whose key (the passphrase, pass_len bytes) is
  * stored and read back: grow, guard, `cryptsetup reencrypt --encrypt
  * --init-only` with UUID uuid, fdatasync, token (token_json:
- * volume_token_from_ref's text). 0 when the in-progress header with the
- * token is durable. */
+ * volume_token_from_ref's text); detached: init-only into a temporary
+ * header file, fsync, token, rename, directory fsync. 0 when the
+ * in-progress header with the token is durable. */
 int online_boot_start(const struct online_boot *ob, const char *uuid, const char *pass,
 		      size_t pass_len, const char *token_json);
 

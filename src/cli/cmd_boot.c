@@ -161,9 +161,9 @@ static int split_boot(struct boot *b, char *why, size_t why_len)
 }
 
 /* ONLINE.md "Decision" 3: mode = online is used only inside the version
- * fence and with the room it needs (the file system ends by P - 32 MiB, or
- * the partition can grow); otherwise the first boot converts offline and
- * one line says why. Nothing is written here. */
+ * fence and, in place, with the room it needs (the file system ends by
+ * P - 32 MiB, or the partition can grow); otherwise the first boot
+ * converts offline and one line says why. Nothing is written here. */
 static bool choose_online(struct boot *b, struct online_boot *ob)
 {
 	struct enroll_geom g;
@@ -173,13 +173,13 @@ static bool choose_online(struct boot *b, struct online_boot *ob)
 
 	if (!b->cfg.mode || strcmp(b->cfg.mode, "online") != 0)
 		return false;
-	if (b->eo.layout != ENGINE_LAYOUT_SHIFT) {
-		snprintf(why, sizeof(why), "online mode converts in place only; a detached header "
-					   "is converted offline");
-		goto refuse;
-	}
 	if (online_boot_fence(why, sizeof(why)) < 0)
 		goto refuse;
+	if (b->eo.layout == ENGINE_LAYOUT_DETACHED) {
+		*ob = (struct online_boot){ .part = b->part, .header = b->eo.header,
+					    .work_dir = b->status_dir };
+		return true;
+	}
 	if (enroll_probe(b->part, &g) < 0) {
 		snprintf(why, sizeof(why), "cannot read the root partition's geometry");
 		goto refuse;
@@ -298,7 +298,9 @@ static int online_untokened(struct boot *b, const struct engine_status *es, char
 		return r;
 	r = volume_token_from_ref(&ref, &tok);
 	if (r == 0)
-		r = online_boot_token(b->part, *pass, *len, tok);
+		r = online_boot_token(b->eo.layout == ENGINE_LAYOUT_DETACHED ? b->eo.header
+									   : b->part,
+				      *pass, *len, tok);
 	/* a header that does not open over a valid guard: cryptsetup's write
 	 * was cut (torn keyslot area); the guard's copy makes it plain again */
 	if (r == -EPERM && online_boot_settle(b->part) == 1)

@@ -11,7 +11,8 @@
 # ROOTCRYPT_FAULT_KILL_AT) after the guard, after init-only, and a head
 # torn while cryptsetup wrote its header: the next boot ends in the same
 # consistent state. A file system that leaves online mode no room is
-# converted offline, with a line that says why.
+# converted offline, with a line that says why. Detached: the header file
+# appears whole under its name or not at all.
 set -eu
 command -v cryptsetup >/dev/null || { echo "cryptsetup missing"; exit 77; }
 command -v mkfs.ext4 >/dev/null || { echo "mkfs.ext4 missing"; exit 77; }
@@ -187,3 +188,40 @@ if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null; then
 else
 	echo "skip part 5 (no room): needs root and losetup"
 fi
+
+# 6. Detached header (ONLINE.md "Detached"): cryptsetup writes the header
+#    under a temporary name, rootcrypt adds the token and renames it into
+#    place; the data is untouched until the pass. A cut before the rename
+#    leaves no header under the configured name: plain, and the next boot
+#    sets it up again.
+cp "$t/plain.img" "$t/g.img"
+mkdir -p "$t/hdrdir"
+hdr=$t/hdrdir/root.hdr
+conf "$t/g.img" online-g "header = $hdr"
+sed -i 's/^layout = shift$/layout = detached/' "$t/rootcrypt.conf"
+rc=0
+ROOTCRYPT_FAULT_KILL_AT=online-init boot 2>"$t/err10" || rc=$?
+[ "$rc" = 137 ] || { cat "$t/err10"; die "detached cut: exit $rc, not killed"; }
+[ ! -e "$hdr" ] || die "detached cut: a header under the configured name before the rename"
+[ "$(sha256sum <"$t/g.img")" = "$orig" ] || die "detached cut: data changed"
+boot 2>"$t/err11" || { cat "$t/err11"; die "detached boot failed"; }
+[ -e "$t/mapper/testroot" ] || die "detached: no mapping"
+[ "$(ls "$t/hdrdir")" = root.hdr ] || die "detached: files left beside the header: $(ls "$t/hdrdir")"
+[ "$(sha256sum <"$t/g.img")" = "$orig" ] || die "detached: data changed at set-up"
+in_progress "$hdr"
+grep -q 'Resilience:.*journal' "$t/dump" || { cat "$t/dump"; die "detached: not journal resilience"; }
+"$ROOTCRYPT" status "$t/g.img" --header "$hdr" >"$t/status" || die "detached status failed"
+grep -q 'encrypting (online)' "$t/status" || { cat "$t/status"; die "detached: not encrypting (online)"; }
+[ "$(versions online-g)" = 2 ] || die "detached: expected two key versions (one from the cut boot)"
+boot 2>"$t/err12" || { cat "$t/err12"; die "second detached boot failed"; }
+[ "$(versions online-g)" = 2 ] || die "second detached boot stored a key"
+latest_pass online-g "$t/pass"
+cryptsetup reencrypt --resume-only --force-offline-reencrypt --header "$hdr" --key-file "$t/pass" \
+	-q "$t/g.img" >/dev/null || die "detached: cryptsetup could not finish the pass"
+cryptsetup luksDump "$hdr" >"$t/dump"
+! grep -q 'online-reencrypt' "$t/dump" || die "detached: still in progress after the finish"
+grep -q 'azure-keyvault' "$t/dump" || die "detached: token lost in the finish"
+cryptsetup reencrypt --decrypt --header "$hdr" --force-offline-reencrypt --key-file "$t/pass" \
+	-q "$t/g.img" >/dev/null || die "detached: decryption failed"
+[ "$(sha256sum <"$t/g.img")" = "$orig" ] || die "detached: decrypted data differs"
+echo "ok: detached header, cut before the rename"
