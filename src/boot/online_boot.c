@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <unistd.h>
 
 #include "blkdev.h"
 #include "bootpart.h"
 #include "csversion.h"
+#include "fileio.h"
 #include "fsprobe.h"
 #include "log.h"
 #include "luks2.h"
@@ -230,21 +230,6 @@ out:
 	return r;
 }
 
-static int sync_dir_of(const char *path)
-{
-	char *copy = strdup(path);
-	int fd = copy ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1, r = 0;
-
-	if (!copy)
-		return log_error(ENOMEM, "out of memory");
-	if (fd < 0 || fsync(fd) < 0)
-		r = log_error_errno(errno, "cannot sync the directory of \"%s\"", path);
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return r;
-}
-
 /* Detached: the header is made complete (token included) under a
  * temporary name and renamed into place; until the rename the volume is
  * plain (cryptsetup's init does not touch the data in this layout). */
@@ -273,7 +258,7 @@ static int start_detached(const struct online_boot *ob, const char *uuid, const 
 	r = online_boot_token(tmp, pass, pass_len, token_json);
 	if (r == 0 && rename(tmp, ob->header) < 0)
 		r = log_error_errno(errno, "cannot rename \"%s\" to \"%s\"", tmp, ob->header);
-	return r < 0 ? r : sync_dir_of(ob->header);
+	return r < 0 ? r : fileio_sync_parent_dir(ob->header);
 }
 
 int online_boot_start(const struct online_boot *ob, const char *uuid, const char *pass,

@@ -54,6 +54,22 @@ v = j["secrets"][sys.argv[2]]["versions"][-1]["value"]
 open(sys.argv[3], "wb").write(base64.b64decode(v))
 PY
 }
+# cut_at POINT: a boot killed at POINT (test build) as a power cut would
+cut_at() {
+	rc=0
+	ROOTCRYPT_FAULT_KILL_AT=$1 boot 2>"$t/cut.err" || rc=$?
+	[ "$rc" = 137 ] || { cat "$t/cut.err"; die "cut at $1: exit $rc, not killed"; }
+}
+# fresh IMG SECRET [LINE...]: a copy of the plain image and its config
+fresh() {
+	cp "$t/plain.img" "$1"
+	conf "$@"
+}
+# boot_says TEXT: a boot that succeeds and logs TEXT (grep pattern)
+boot_says() {
+	boot 2>"$t/boot.err" || { cat "$t/boot.err"; die "boot failed (expected: $1)"; }
+	grep -q "$1" "$t/boot.err" || { cat "$t/boot.err"; die "no line \"$1\""; }
+}
 # in_progress IMG: cryptsetup's in-progress online header with our token
 in_progress() {
 	cryptsetup luksDump "$1" >"$t/dump" || die "luksDump $1 failed"
@@ -79,9 +95,16 @@ finish_and_compare() {
 		die "$1: decrypted data differs from the original file system"
 }
 
+# settled IMG SECRET VERSIONS: the in-progress header with its token, the
+# vault holding VERSIONS versions, the pass finished and the data intact
+settled() {
+	in_progress "$1"
+	[ "$(versions "$2")" = "$3" ] || die "$1: $3 secret version(s) expected"
+	finish_and_compare "$1" "$2"
+}
+
 # 1. Boot 1 (online): set up, token, unlock; status says in progress.
-cp "$t/plain.img" "$t/a.img"
-conf "$t/a.img" online-a
+fresh "$t/a.img" online-a
 boot 2>"$t/err1" || { cat "$t/err1"; die "first boot failed"; }
 [ -e "$t/mapper/testroot" ] || die "no mapping after the first boot"
 [ "$(state state)" = EncryptionInProgress ] || { cat "$t/run/status.json"; die "status.json not in progress"; }
@@ -105,70 +128,47 @@ echo "ok: online boot 1, boot 2, host finish"
 
 # 2. Cut after the guard (before cryptsetup): nothing but the guard and the
 #    copy past the file system changed; the next boot starts over.
-cp "$t/plain.img" "$t/b.img"
-conf "$t/b.img" online-b
-rc=0
-ROOTCRYPT_FAULT_KILL_AT=online-guard boot 2>"$t/err3" || rc=$?
-[ "$rc" = 137 ] || { cat "$t/err3"; die "cut after the guard: exit $rc, not killed"; }
+fresh "$t/b.img" online-b
+cut_at online-guard
 [ "$(head -c $((48 << 20)) "$t/b.img" | sha256sum)" = "$orig" ] || die "cut after the guard: data changed"
 ! cryptsetup isLuks "$t/b.img" || die "cut after the guard: a LUKS header already"
-boot 2>"$t/err4" || { cat "$t/err4"; die "boot after the guard cut failed"; }
-grep -q 'starting over' "$t/err4" || { cat "$t/err4"; die "no line about starting over"; }
-in_progress "$t/b.img"
-[ "$(versions online-b)" = 2 ] || die "expected a second key version (the first one unused)"
-finish_and_compare "$t/b.img" online-b
+boot_says 'starting over'
+settled "$t/b.img" online-b 2
 echo "ok: cut after the guard"
 
 # 3. Cut after init-only, before the token: the next boot takes the
 #    configured secret's latest version, checks it, adds the token.
-cp "$t/plain.img" "$t/c.img"
-conf "$t/c.img" online-c
-rc=0
-ROOTCRYPT_FAULT_KILL_AT=online-init boot 2>"$t/err5" || rc=$?
-[ "$rc" = 137 ] || { cat "$t/err5"; die "cut after init-only: exit $rc, not killed"; }
+fresh "$t/c.img" online-c
+cut_at online-init
 cryptsetup luksDump "$t/c.img" >"$t/dump"
 grep -q 'online-reencrypt-v2' "$t/dump" || die "cut after init-only: no in-progress header"
 ! grep -q 'azure-keyvault' "$t/dump" || die "cut after init-only: token already there"
-boot 2>"$t/err6" || { cat "$t/err6"; die "boot after the init-only cut failed"; }
-grep -q 'no key reference yet' "$t/err6" || { cat "$t/err6"; die "no line about the missing token"; }
+boot_says 'no key reference yet'
 [ -e "$t/mapper/testroot" ] || die "no mapping after the init-only cut"
-in_progress "$t/c.img"
-[ "$(versions online-c)" = 1 ] || die "the boot after the init-only cut stored a key"
-finish_and_compare "$t/c.img" online-c
+settled "$t/c.img" online-c 1
 echo "ok: cut after init-only"
 
 # 4. A header write torn over the head (the guard window): the guard's
 #    copy goes back over the first 16 MiB, then the set-up starts over.
-cp "$t/plain.img" "$t/d.img"
-conf "$t/d.img" online-d
-rc=0
-ROOTCRYPT_FAULT_KILL_AT=online-guard boot 2>/dev/null || rc=$?
-[ "$rc" = 137 ] || die "torn case: exit $rc, not killed"
+fresh "$t/d.img" online-d
+cut_at online-guard
 # half a LUKS2 header's first copy: what a cut inside cryptsetup's write leaves
 dd if="$t/a.img" of="$t/d.img" bs=4096 count=2 conv=notrunc status=none
 head -c 1000000 /dev/urandom | dd of="$t/d.img" bs=4096 seek=8 conv=notrunc status=none
-boot 2>"$t/err7" || { cat "$t/err7"; die "boot after the torn header failed"; }
-grep -q 'writing the first 16 MiB back' "$t/err7" || { cat "$t/err7"; die "head not restored"; }
-in_progress "$t/d.img"
-finish_and_compare "$t/d.img" online-d
+boot_says 'writing the first 16 MiB back'
+settled "$t/d.img" online-d 2
 echo "ok: torn header over the head restored"
 
 # 4b. cryptsetup's header landed but its keyslot area did not (torn): it
 #     parses and does not open; the guard is still valid (no hotzone ran),
 #     so the head goes back and the set-up starts over.
-cp "$t/plain.img" "$t/f.img"
-conf "$t/f.img" online-f
-rc=0
-ROOTCRYPT_FAULT_KILL_AT=online-init boot 2>/dev/null || rc=$?
-[ "$rc" = 137 ] || die "torn keyslot case: exit $rc, not killed"
+fresh "$t/f.img" online-f
+cut_at online-init
 cryptsetup luksDump --dump-json-metadata "$t/f.img" >"$t/meta.json"
 area=$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["keyslots"]["0"]["area"]; print(int(a["offset"]), int(a["size"]))' "$t/meta.json")
 head -c "${area#* }" /dev/urandom | dd of="$t/f.img" bs=4096 seek=$((${area% *} / 4096)) conv=notrunc status=none
-boot 2>"$t/err9" || { cat "$t/err9"; die "boot after the torn keyslot area failed"; }
-grep -q 'writing the first 16 MiB back' "$t/err9" || { cat "$t/err9"; die "torn keyslot: head not restored"; }
-in_progress "$t/f.img"
-[ "$(versions online-f)" = 2 ] || die "torn keyslot: expected a second key version"
-finish_and_compare "$t/f.img" online-f
+boot_says 'writing the first 16 MiB back'
+settled "$t/f.img" online-f 2
 echo "ok: torn keyslot area restored"
 
 # 5. No room for online mode (a loop device cannot grow; the file system
@@ -194,14 +194,11 @@ fi
 #    place; the data is untouched until the pass. A cut before the rename
 #    leaves no header under the configured name: plain, and the next boot
 #    sets it up again.
-cp "$t/plain.img" "$t/g.img"
 mkdir -p "$t/hdrdir"
 hdr=$t/hdrdir/root.hdr
-conf "$t/g.img" online-g "header = $hdr"
+fresh "$t/g.img" online-g "header = $hdr"
 sed -i 's/^layout = shift$/layout = detached/' "$t/rootcrypt.conf"
-rc=0
-ROOTCRYPT_FAULT_KILL_AT=online-init boot 2>"$t/err10" || rc=$?
-[ "$rc" = 137 ] || { cat "$t/err10"; die "detached cut: exit $rc, not killed"; }
+cut_at online-init
 [ ! -e "$hdr" ] || die "detached cut: a header under the configured name before the rename"
 [ "$(sha256sum <"$t/g.img")" = "$orig" ] || die "detached cut: data changed"
 boot 2>"$t/err11" || { cat "$t/err11"; die "detached boot failed"; }
