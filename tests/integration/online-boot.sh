@@ -19,7 +19,8 @@ command -v mkfs.ext4 >/dev/null || { echo "mkfs.ext4 missing"; exit 77; }
 t=$(mktemp -d)
 loop=
 . "$(dirname "$0")/../fake/lib.sh"
-trap 'fake_stop; [ -z "$loop" ] || losetup -d "$loop"; [ -n "${KEEP:-}" ] || rm -rf "$t"' EXIT INT TERM
+detach() { [ -z "$loop" ] || { partx -d "$loop" 2>/dev/null || :; losetup -d "$loop"; }; loop=; }
+trap 'fake_stop; detach; [ -n "${KEEP:-}" ] || rm -rf "$t"' EXIT INT TERM
 fake_start
 die() { echo "FAIL: $*"; exit 1; }
 
@@ -184,6 +185,7 @@ if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null; then
 	[ "$(state state)" = Encrypted ] || { cat "$t/run/status.json"; die "no-room: not encrypted offline"; }
 	cryptsetup luksDump "$loop" >"$t/dump"
 	! grep -q 'online-reencrypt' "$t/dump" || die "no-room: an online header"
+	detach
 	echo "ok: no room -> offline"
 else
 	echo "skip part 5 (no room): needs root and losetup"
@@ -222,3 +224,27 @@ cryptsetup reencrypt --decrypt --header "$hdr" --force-offline-reencrypt --key-f
 	-q "$t/g.img" >/dev/null || die "detached: decryption failed"
 [ "$(sha256sum <"$t/g.img")" = "$orig" ] || die "detached: decrypted data differs"
 echo "ok: detached header, cut before the rename"
+
+# 7. A GPT partition whose file system fills it, free disk space behind:
+#    boot grows the partition by 32 MiB (table and kernel) before the guard.
+if [ "$(id -u)" = 0 ] && command -v sfdisk >/dev/null && command -v partx >/dev/null; then
+	truncate -s 160M "$t/disk.img"
+	echo 'start=2048, size=98304, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4' |
+		sfdisk -q --label gpt "$t/disk.img"
+	dd if="$t/plain.img" of="$t/disk.img" bs=1M seek=1 conv=notrunc status=none
+	loop=$(losetup -f --show "$t/disk.img")
+	partx -a "$loop" 2>/dev/null || :
+	[ -b "${loop}p1" ] || die "no ${loop}p1 after partx"
+	conf "${loop}p1" online-h
+	boot_says 'growing partition 1'
+	[ "$(blockdev --getsize64 "${loop}p1")" = $((80 << 20)) ] || die "kernel's p1 not 80 MiB"
+	sfdisk --verify "$loop" >/dev/null 2>&1 || die "GPT does not verify after the grow"
+	[ "$(sfdisk -l -o Device,Sectors "$loop" | awk '$1 ~ /p1$/ {print $2}')" = 163840 ] ||
+		die "GPT's p1 not 80 MiB"
+	dd if="${loop}p1" of="$t/h.img" bs=1M status=none
+	detach
+	settled "$t/h.img" online-h 1
+	echo "ok: partition grown for online mode"
+else
+	echo "skip part 7 (partition grow): needs root, sfdisk and partx"
+fi
