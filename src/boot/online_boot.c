@@ -1,12 +1,12 @@
 #include "online_boot.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <unistd.h>
 
 #include "blkdev.h"
@@ -17,8 +17,6 @@
 #include "log.h"
 #include "luks2.h"
 #include "online_guard.h"
-#include "online_plan.h"
-#include "parse.h"
 #include "parttable.h"
 #include "secmem.h"
 #include "spawn.h"
@@ -156,11 +154,13 @@ static int init_only(const struct online_boot *ob, const char *uuid, const char 
 				 "--batch-mode" };
 	/* the CLI builds an in-place header in ./LUKS2-temp-<UUID>.new first */
 	struct spawn_io io = { .input = pass, .input_len = pass_len, .cwd = ob->work_dir };
-	int n = 21, status, r;
+	int n = 0, status, r;
 
 	if (!cs)
 		return log_error(ENOENT, "cannot set up online mode on \"%s\": cryptsetup not found",
 				 ob->part);
+	while (argv[n])
+		n++;
 	if (header_tmp) {
 		argv[n++] = "--header";
 		argv[n++] = header_tmp;
@@ -339,5 +339,33 @@ int online_boot_settle(const char *part)
 		r = 1;
 out:
 	blkdev_close(d);
+	return r;
+}
+
+int online_boot_untokened_key(const struct kv_config *kv, const char *hdr_path, const char *part,
+			      const char *uuid, char **ret_secmem, size_t *ret_len)
+{
+	struct kv_ref ref = { 0 };
+	char *tok = NULL;
+	int r;
+
+	log_info("\"%s\": the online conversion's header has no key reference yet; taking "
+		 "the latest version of the configured secret", hdr_path);
+	r = keystore_fetch_latest(kv, uuid, ret_secmem, ret_len, &ref);
+	if (r < 0)
+		return r;
+	r = volume_token_from_ref(&ref, &tok);
+	if (r == 0)
+		r = online_boot_token(hdr_path, *ret_secmem, *ret_len, tok);
+	/* a header that does not open over a valid guard: cryptsetup's write
+	 * was cut (torn keyslot area); the guard's copy makes it plain again */
+	if (r == -EPERM && online_boot_settle(part) == 1)
+		r = -ESTALE;
+	if (r < 0) {
+		secmem_free(*ret_secmem);
+		*ret_secmem = NULL;
+	}
+	free(tok);
+	kv_ref_free(&ref);
 	return r;
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keystore.h"
+
 struct online_boot {
 	const char *part;	/* cryptsetup's device: the partition node or image file */
 	const char *disk;	/* its disk when the partition must grow, else NULL */
@@ -52,3 +54,13 @@ int online_boot_token(const char *hdr_path, const char *pass, size_t pass_len,
  * plain again: read it anew), 0 when there is no guard, -EIO when the disk
  * contradicts the argument (nothing touched; one line says why). */
 int online_boot_settle(const char *part);
+
+/* A later boot's key for an online in-progress header without its token
+ * (a cut in step 5): the configured secret's latest version (the first
+ * boot stored it and read it back), bound to the header's UUID uuid; the
+ * token naming that version is added to the header at hdr_path once the
+ * passphrase opens a keyslot there. Passphrase in secmem. -ESTALE when it
+ * did not open and a valid guard on part undid the set-up (the volume is
+ * plain again: online_boot_settle). */
+int online_boot_untokened_key(const struct kv_config *kv, const char *hdr_path, const char *part,
+			      const char *uuid, char **ret_secmem, size_t *ret_len);

@@ -279,41 +279,6 @@ out:
 	return r;
 }
 
-/* ONLINE.md step 5 cut: cryptsetup's in-progress header is there, the
- * token not yet. The key is the configured secret's latest version (the
- * first boot stored it and read it back), bound to this volume's UUID;
- * the token naming that version follows once it opens a keyslot.
- * -ESTALE: it did not open, and the volume is plain again. */
-static int online_untokened(struct boot *b, const struct engine_status *es, char **pass,
-			    size_t *len)
-{
-	struct kv_ref ref = { 0 };
-	char *tok = NULL;
-	int r;
-
-	log_info("\"%s\": the online conversion's header has no key reference yet; taking "
-		 "the latest version of the configured secret", b->part);
-	r = keystore_fetch_latest(&b->kv, es->info.uuid, pass, len, &ref);
-	if (r < 0)
-		return r;
-	r = volume_token_from_ref(&ref, &tok);
-	if (r == 0)
-		r = online_boot_token(b->eo.layout == ENGINE_LAYOUT_DETACHED ? b->eo.header
-									   : b->part,
-				      *pass, *len, tok);
-	/* a header that does not open over a valid guard: cryptsetup's write
-	 * was cut (torn keyslot area); the guard's copy makes it plain again */
-	if (r == -EPERM && online_boot_settle(b->part) == 1)
-		r = -ESTALE;
-	if (r < 0) {
-		secmem_free(*pass);
-		*pass = NULL;
-	}
-	free(tok);
-	kv_ref_free(&ref);
-	return r;
-}
-
 /* Passphrase for an existing (or half-done) volume: Key Vault through the
  * token of the boot's one read of the volume (es), else the console prompt
  * after the bounded retries ran out. */
@@ -338,8 +303,10 @@ static int get_passphrase(struct boot *b, const struct engine_status *es, bool f
 		secmem_free(typed);
 		return r;
 	}
-	if (es->online && !es->key_token)
-		return online_untokened(b, es, pass, len);
+	if (es->online && !es->key_token) /* a cut before its token (ONLINE.md step 5) */
+		return online_boot_untokened_key(&b->kv, b->eo.layout == ENGINE_LAYOUT_DETACHED
+							      ? b->eo.header : b->part,
+						 b->part, es->info.uuid, pass, len);
 	r = boot_volume_ref(&b->eo, es, &ref);
 	if (r < 0)
 		return r;
