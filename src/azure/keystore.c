@@ -555,6 +555,47 @@ int keystore_fetch(const struct kv_config *cfg, const struct kv_ref *ref, const 
 	return r;
 }
 
+int keystore_fetch_latest(const struct kv_config *cfg, const char *volume_uuid,
+			  char **ret_passphrase_secmem, size_t *ret_len, struct kv_ref *ret_ref)
+{
+	struct kv_ref want = { 0 }, got = { 0 };
+	struct kv_secret s = { 0 };
+	struct ks_ctx x;
+	bool wrapped;
+	int r;
+
+	ctx_init(&x, cfg);
+	/* the name first, so the reference names what was fetched */
+	r = secret_name(&x, cfg->secret, NULL, &want.secret_name);
+	if (r == 0)
+		r = fetch(&x, cfg, &want, volume_uuid, ret_passphrase_secmem, ret_len, &s);
+	ctx_done(&x);
+	if (r < 0)
+		goto out;
+	got.vault_url = vault_base(cfg->vault);
+	got.secret_name = want.secret_name;
+	want.secret_name = NULL;
+	got.secret_version = s.version ? strdup(s.version) : NULL;
+	/* wrapped: the KEK and algorithm its tags name (fetch unwrapped with them) */
+	wrapped = s.content_type && strcmp(s.content_type, KEYSTORE_CT_WRAPPED) == 0 && s.kek_url;
+	if (wrapped) {
+		got.kek_id = strdup(s.kek_url);
+		got.kek_alg = strdup(s.kek_alg ? s.kek_alg : KEYSTORE_DEFAULT_ALG);
+	}
+	if (!got.vault_url || !got.secret_version || (wrapped && (!got.kek_id || !got.kek_alg))) {
+		r = log_error(ENOMEM, "out of memory");
+		secmem_free(*ret_passphrase_secmem);
+		*ret_passphrase_secmem = NULL;
+		kv_ref_free(&got);
+		goto out;
+	}
+	*ret_ref = got;
+out:
+	kv_secret_free(&s);
+	kv_ref_free(&want);
+	return r;
+}
+
 int keystore_rewrap(const struct kv_config *cfg, const struct kv_ref *ref, const char *volume_uuid,
 		    const char *new_kek, const char *new_alg, struct kv_ref *ret_ref)
 {

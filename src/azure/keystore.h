@@ -87,6 +87,15 @@ int keystore_store(const struct kv_config *cfg, const char *volume_uuid,
 int keystore_fetch(const struct kv_config *cfg, const struct kv_ref *ref, const char *volume_uuid,
 		   char **ret_passphrase_secmem, size_t *ret_len);
 
+/* The latest version of the configured secret (cfg->secret, or the name
+ * derived from the vmId) for the volume with UUID volume_uuid (its
+ * VolumeUUID tag must match, as for keystore_fetch), and in *ret_ref
+ * (kv_ref_free()) the reference naming exactly that version (and its KEK
+ * when wrapped): for a volume whose header lost the race to its token
+ * (online mode, ONLINE.md step 5). */
+int keystore_fetch_latest(const struct kv_config *cfg, const char *volume_uuid,
+			  char **ret_passphrase_secmem, size_t *ret_len, struct kv_ref *ret_ref);
+
 /* The checks keystore_fetch makes on the SecretBundle s the vault returned
  * for secret `name` (version or NULL = latest) in the vault at vault_host:
  * its id names that secret, and, with volume_uuid, its VolumeUUID tag is

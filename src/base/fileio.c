@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,5 +125,21 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	unlinkat(dirfd, tmp_name, 0);
+	return r;
+}
+
+int fileio_sync_parent_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, r = 0;
+
+	if (!copy)
+		return log_error(ENOMEM, "out of memory");
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		r = log_error_errno(errno, "cannot sync the directory of \"%s\"", path);
+	if (fd >= 0)
+		close(fd);
+	free(copy);
 	return r;
 }

@@ -18,5 +18,9 @@ int fileio_read_at(int dirfd, const char *name, size_t max, char **ret_buf, size
 int fileio_replace_at(int dirfd, const char *name, const char *tmp_name, const void *buf,
 		      size_t len, const struct stat *like);
 
+/* fsync of the directory holding path (after a create or rename there);
+ * 0 or -errno with one line logged. */
+int fileio_sync_parent_dir(const char *path);
+
 /* Writes len bytes (retrying short writes and EINTR); 0 or -errno. */
 int fileio_write_all(int fd, const void *buf, size_t len);

@@ -3,14 +3,87 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 
 int spawn_wait(const char *const *argv, int *ret_status)
 {
-	int report[2], status, exec_err = 0;
+	return spawn_run(argv, NULL, ret_status);
+}
+
+static void close_pair(int p[2])
+{
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+}
+
+/* The child's side: stdin, stdout and the working directory as io asks,
+ * then exec; an errno that stops it goes to the parent on report. */
+static void child(const char *const *argv, const struct spawn_io *io, const int in[2],
+		  const int out[2], int report)
+{
+	int fd = in[0] >= 0 ? in[0] : open("/dev/null", O_RDONLY | O_CLOEXEC), err;
+
+	if (fd >= 0)
+		dup2(fd, STDIN_FILENO);
+	if (out[1] >= 0)
+		dup2(out[1], STDOUT_FILENO);
+	signal(SIGPIPE, SIG_DFL);
+	if (io && io->cwd && chdir(io->cwd) < 0) {
+		err = errno;
+	} else {
+		execvp(argv[0], (char *const *)argv);
+		err = errno;
+	}
+	(void)!write(report, &err, sizeof(err));
+	_exit(127);
+}
+
+/* The parent's side of the pipes: all of the input (it fits a pipe's
+ * buffer: passphrases are small), then the output to its end. */
+static int feed_and_collect(const struct spawn_io *io, int in[2], int out[2])
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	size_t n = 0;
+	int r = 0;
+
+	if (in[1] >= 0) {
+		/* a child that exits before reading must not kill us */
+		sigaction(SIGPIPE, &ign, &old);
+		r = fileio_write_all(in[1], io->input, io->input_len);
+		sigaction(SIGPIPE, &old, NULL);
+		close(in[1]);
+		in[1] = -1;
+		if (r == -EPIPE)
+			r = 0;
+	}
+	while (out[0] >= 0) {
+		char sink[256];
+		bool keep = n + 1 < io->output_size;
+		ssize_t k = read(out[0], keep ? io->output + n : sink,
+				 keep ? io->output_size - 1 - n : sizeof(sink));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		if (keep)
+			n += (size_t)k;
+	}
+	if (out[0] >= 0)
+		io->output[n] = '\0';
+	return r;
+}
+
+int spawn_run(const char *const *argv, const struct spawn_io *io, int *ret_status)
+{
+	int report[2], in[2] = { -1, -1 }, out[2] = { -1, -1 }, status, exec_err = 0, r;
 	ssize_t n;
 	pid_t pid;
 
@@ -18,26 +91,31 @@ int spawn_wait(const char *const *argv, int *ret_status)
 	 * pipe (O_CLOEXEC) and the read sees end of file. */
 	if (pipe2(report, O_CLOEXEC) < 0)
 		return log_error_errno(errno, "cannot create a pipe for \"%s\"", argv[0]);
+	if ((io && io->input && pipe2(in, O_CLOEXEC) < 0) ||
+	    (io && io->output && io->output_size && pipe2(out, O_CLOEXEC) < 0)) {
+		r = -errno;
+		close_pair(report);
+		close_pair(in);
+		return log_error_errno(r, "cannot create a pipe for \"%s\"", argv[0]);
+	}
 	pid = fork();
 	if (pid < 0) {
-		int r = -errno;
-
-		close(report[0]);
-		close(report[1]);
+		r = -errno;
+		close_pair(report);
+		close_pair(in);
+		close_pair(out);
 		return log_error_errno(r, "cannot start \"%s\"", argv[0]);
 	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		if (null >= 0)
-			dup2(null, STDIN_FILENO);
-		signal(SIGPIPE, SIG_DFL);
-		execvp(argv[0], (char *const *)argv);
-		exec_err = errno;
-		(void)!write(report[1], &exec_err, sizeof(exec_err));
-		_exit(127);
-	}
+	if (pid == 0)
+		child(argv, io, in, out, report[1]);
 	close(report[1]);
+	if (in[0] >= 0)
+		close(in[0]);
+	if (out[1] >= 0)
+		close(out[1]);
+	in[0] = out[1] = -1;
+	r = feed_and_collect(io, in, out);
+	close_pair(out);
 	do
 		n = read(report[0], &exec_err, sizeof(exec_err));
 	while (n < 0 && errno == EINTR);
@@ -47,7 +125,10 @@ int spawn_wait(const char *const *argv, int *ret_status)
 			return log_error_errno(errno, "waiting for \"%s\" failed", argv[0]);
 	if (n == (ssize_t)sizeof(exec_err))
 		return log_error_errno(exec_err == ENOENT ? ENOENT : exec_err,
-				       "cannot execute \"%s\"", argv[0]);
+				       "cannot execute \"%s\"%s%s", argv[0],
+				       io && io->cwd ? " in " : "", io && io->cwd ? io->cwd : "");
+	if (r < 0)
+		return log_error_errno(r, "cannot pass the input to \"%s\"", argv[0]);
 	*ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 256 + WTERMSIG(status);
 	return 0;
 }

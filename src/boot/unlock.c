@@ -2,18 +2,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fileio.h"
 #include "log.h"
 #include "luks2.h"
 #include "secmem.h"
+#include "spawn.h"
 #include "test_hooks.h"
 
 const char *unlock_cryptsetup_path(void)
@@ -87,9 +86,10 @@ int unlock_open(const char *target, const char *header, const char *name, const 
 	int slot;
 	const char *cs = unlock_cryptsetup_path(), *mapper_dir;
 	char mapper[256];
-	int pipefd[2], status, r;
+	struct spawn_io io = { .input = pass, .input_len = pass_len };
+	const char *argv[12];
+	int n = 0, status, r;
 	struct stat st;
-	pid_t pid;
 
 	if (!cs)
 		return log_error(ENOENT, "cannot unlock \"%s\": cryptsetup not found", target);
@@ -105,53 +105,26 @@ int unlock_open(const char *target, const char *header, const char *name, const 
 	if (r < 0)
 		return r;
 	snprintf(slot_arg, sizeof(slot_arg), "--key-slot=%d", slot);
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return log_error_errno(errno, "cannot create pipe for cryptsetup");
-
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return log_error_errno(r, "cannot start cryptsetup");
+	argv[n++] = cs;
+	argv[n++] = "open";
+	argv[n++] = "--type";
+	argv[n++] = "luks2";
+	argv[n++] = "--key-file=-";
+	argv[n++] = slot_arg;
+	if (header) {
+		argv[n++] = "--header";
+		argv[n++] = header;
 	}
-	if (pid == 0) {
-		const char *argv[12];
-		int n = 0;
-
-		if (dup2(pipefd[0], STDIN_FILENO) < 0)
-			_exit(127);
-		argv[n++] = cs;
-		argv[n++] = "open";
-		argv[n++] = "--type";
-		argv[n++] = "luks2";
-		argv[n++] = "--key-file=-";
-		argv[n++] = slot_arg;
-		if (header) {
-			argv[n++] = "--header";
-			argv[n++] = header;
-		}
-		argv[n++] = target;
-		argv[n++] = name;
-		argv[n] = NULL;
-		execv(cs, (char *const *)argv);
-		_exit(127);
-	}
-	close(pipefd[0]);
-	/* cryptsetup may exit before reading everything (e.g. bad header);
-	 * a SIGPIPE must not kill us. */
-	signal(SIGPIPE, SIG_IGN);
-	r = fileio_write_all(pipefd[1], pass, pass_len);
-	close(pipefd[1]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return log_error_errno(errno, "waiting for cryptsetup failed");
-	if (r < 0 && r != -EPIPE)
-		return log_error_errno(r, "cannot pass the key to cryptsetup");
-	if (!WIFEXITED(status))
+	argv[n++] = target;
+	argv[n++] = name;
+	argv[n] = NULL;
+	r = spawn_run(argv, &io, &status);
+	if (r < 0)
+		return r;
+	if (status >= 256)
 		return log_error(EIO, "cryptsetup open \"%s\" died with signal %d", target,
-				 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	switch (WEXITSTATUS(status)) {
+				 status - 256);
+	switch (status) {
 	case 0:
 		break;
 	case 2: /* cryptsetup: no permission (bad passphrase) */
@@ -164,7 +137,7 @@ int unlock_open(const char *target, const char *header, const char *name, const 
 		return log_error(ENOENT, "cannot execute \"%s\"", cs);
 	default:
 		return log_error(EIO, "cryptsetup open \"%s\" failed with exit code %d", target,
-				 WEXITSTATUS(status));
+				 status);
 	}
 	/* Without udev the node may lag; the caller's root wait covers it, but
 	 * report a missing node so a silent failure cannot follow. */

@@ -36,6 +36,8 @@
 #include "log.h"
 #include "parse.h"
 #include "luks2.h"
+#include "online_boot.h"
+#include "online_plan.h"
 #include "secmem.h"
 #include "unlock.h"
 #include "volume_key_ref.h"
@@ -198,21 +200,69 @@ static int split_boot(struct boot *b, char *why, size_t why_len)
 	return r;
 }
 
+/* ONLINE.md "Decision" 3: mode = online is used only inside the version
+ * fence and, in place, with the room it needs (the file system ends by
+ * P - 32 MiB, or the partition can grow); otherwise the first boot
+ * converts offline and one line says why. Nothing is written here. */
+static bool choose_online(struct boot *b, struct online_boot *ob)
+{
+	struct enroll_geom g;
+	enum enroll_shift plan;
+	uint64_t bytes = 0, P;
+	char why[400] = "";
+
+	if (!b->cfg.mode || strcmp(b->cfg.mode, "online") != 0)
+		return false;
+	if (online_boot_fence(why, sizeof(why)) < 0)
+		goto refuse;
+	if (b->eo.layout == ENGINE_LAYOUT_DETACHED) {
+		*ob = (struct online_boot){ .part = b->part, .header = b->eo.header,
+					    .work_dir = b->status_dir };
+		return true;
+	}
+	if (enroll_probe(b->part, &g) < 0) {
+		snprintf(why, sizeof(why), "cannot read the root partition's geometry");
+		goto refuse;
+	}
+	plan = enroll_room_plan(&g, true, &bytes);
+	P = plan == ENROLL_SHIFT_GROW ? g.part_size + bytes : g.part_size;
+	if (plan == ENROLL_SHIFT_NO_ROOM)
+		snprintf(why, sizeof(why), "no room: it needs the file system to end 32 MiB before "
+			 "the partition does, and the partition cannot grow by the %llu MiB that takes",
+			 (unsigned long long)((bytes + (1 << 20) - 1) >> 20));
+	else if (P % 4096 || P < ONLINE_REDUCE_SIZE + ONLINE_DATA_OFF)
+		snprintf(why, sizeof(why), "a partition of %llu bytes is not a multiple of 4096 "
+			 "of at least 48 MiB", (unsigned long long)P);
+	else {
+		*ob = (struct online_boot){ .part = b->part, .partno = b->eo.partition,
+					    .disk = b->eo.partition ? b->disk : NULL,
+					    .grow_to = P > g.part_size ? P : 0,
+					    .work_dir = b->status_dir };
+		return true;
+	}
+refuse:
+	log_warn("online mode refused (%s): converting \"%s\" offline", why, b->part);
+	return false;
+}
+
 static int first_boot(struct boot *b)
 {
 	struct engine_status es;
+	struct online_boot ob;
 	struct kv_ref ref = { 0 };
 	char why[512], uuid[40];
 	char *pass = NULL, *tok = NULL;
+	bool online;
 	int r;
 
 	if (split_boot(b, why, sizeof(why)) < 0)
 		return boot_plain(b, why);
 
+	online = choose_online(b, &ob);
 	/* Feasibility first: a shift with no room for the header would be
 	 * refused by the engine only after the key was stored, one unused
 	 * secret version per boot. Same rule as the engine and enroll. */
-	if (b->eo.layout == ENGINE_LAYOUT_SHIFT) {
+	if (!online && b->eo.layout == ENGINE_LAYOUT_SHIFT) {
 		struct enroll_geom g;
 		uint64_t missing;
 
@@ -244,7 +294,8 @@ static int first_boot(struct boot *b)
 		log_info("key stored as %s/secrets/%s/%s; encrypting \"%s\"", ref.vault_url,
 			 ref.secret_name, ref.secret_version, b->part);
 		b->eo.uuid = uuid;
-		r = run_engine(b, pass, strlen(pass), tok);
+		r = online ? online_boot_start(&ob, uuid, pass, strlen(pass), tok)
+			   : run_engine(b, pass, strlen(pass), tok);
 		b->eo.uuid = NULL;
 	}
 	if (r < 0) {
@@ -259,10 +310,8 @@ static int first_boot(struct boot *b)
 		goto out;
 	}
 	r = unlock(b, pass, strlen(pass));
-	if (r == 0)
-		report(b, BOOTSTATUS_ENCRYPTED, NULL);
-	else
-		report(b, BOOTSTATUS_ENCRYPTED, "unlock failed");
+	report(b, online ? BOOTSTATUS_IN_PROGRESS : BOOTSTATUS_ENCRYPTED,
+	       r == 0 ? NULL : "unlock failed");
 out:
 	secmem_free(pass);
 	free(tok);
@@ -294,6 +343,10 @@ static int get_passphrase(struct boot *b, const struct engine_status *es, bool f
 		secmem_free(typed);
 		return r;
 	}
+	if (es->online && !es->key_token) /* a cut before its token (ONLINE.md step 5) */
+		return online_boot_untokened_key(&b->kv, b->eo.layout == ENGINE_LAYOUT_DETACHED
+							      ? b->eo.header : b->part,
+						 b->part, es->info.uuid, pass, len);
 	r = boot_volume_ref(&b->eo, es, &ref);
 	if (r < 0)
 		return r;
@@ -315,6 +368,8 @@ static int later_boot(struct boot *b, const struct engine_status *es)
 		size_t len = 0;
 
 		r = get_passphrase(b, es, attempt > 0, &pass, &len);
+		if (r == -ESTALE)
+			return r;
 		if (r < 0) {
 			if (attempt == 0) {
 				report(b, state == ENGINE_STATE_ENCRYPTED ? BOOTSTATUS_ENCRYPTED
@@ -327,7 +382,8 @@ static int later_boot(struct boot *b, const struct engine_status *es)
 				continue;
 			break;
 		}
-		if (state == ENGINE_STATE_ENCRYPTING) {
+		/* online: stock cryptsetup resumes once the volume is open */
+		if (state == ENGINE_STATE_ENCRYPTING && !es->online) {
 			log_info("resuming the encryption of \"%s\"", b->part);
 			r = run_engine(b, pass, len, NULL);
 		}
@@ -335,7 +391,7 @@ static int later_boot(struct boot *b, const struct engine_status *es)
 			r = unlock(b, pass, len);
 		secmem_free(pass);
 		if (r == 0) {
-			report(b, BOOTSTATUS_ENCRYPTED, NULL);
+			report(b, es->online ? BOOTSTATUS_IN_PROGRESS : BOOTSTATUS_ENCRYPTED, NULL);
 			return 0;
 		}
 		if (r != -EPERM)
@@ -347,6 +403,23 @@ static int later_boot(struct boot *b, const struct engine_status *es)
 		       "wrong passphrase");
 	}
 	return r;
+}
+
+/* A cut in online mode's set-up (ONLINE.md step 4) can leave a guard over
+ * a head cryptsetup had begun to write: it decides before the state does.
+ * r and es: boot_volume_read's result, read again when the disk changed. */
+static int settle_online_guard(struct boot *b, int r, struct engine_status *es)
+{
+	int s;
+
+	if (b->eo.layout != ENGINE_LAYOUT_SHIFT ||
+	    (r == 0 && es->state != ENGINE_STATE_PLAIN && es->state != ENGINE_STATE_FOREIGN))
+		return r;
+	s = online_boot_settle(b->part);
+	if (s <= 0)
+		return s < 0 ? s : r;
+	engine_status_clear(es);
+	return boot_volume_read(&b->eo, es);
 }
 
 static void usage(FILE *f)
@@ -439,7 +512,7 @@ int cmd_boot(int argc, char **argv)
 	b.device_timeout_ms = device_timeout * 1000;
 	lock_disk(&b);
 
-	r = boot_volume_read(&b.eo, &es);
+	r = settle_online_guard(&b, boot_volume_read(&b.eo, &es), &es);
 	if (r < 0)
 		goto out;
 	log_info("\"%s\" is %s", b.part, engine_state_name(es.state));
@@ -452,6 +525,9 @@ int cmd_boot(int argc, char **argv)
 	case ENGINE_STATE_ENCRYPTING:
 	case ENGINE_STATE_ENCRYPTED:
 		r = later_boot(&b, &es);
+		/* online set-up undone (its header never opened): plain again */
+		if (r == -ESTALE)
+			r = first_boot(&b);
 		break;
 	default:
 		r = log_error(EEXIST, "\"%s\" holds %s, not a rootcrypt volume: refusing to touch it",

@@ -4,7 +4,6 @@
  * order ENGINE.md argues for. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include "engine.h"
 #include "engine_pipe.h"
 #include "engine_record.h"
+#include "fileio.h"
 #include "online_status.h"
 #include "fsprobe.h"
 #include "log.h"
@@ -897,22 +897,6 @@ static int create_header_file(struct engine *e)
 	return blkdev_open(e->o->header, BLKDEV_EXCL, &e->hdev);
 }
 
-static int sync_parent_dir(const char *path)
-{
-	char *copy = strdup(path);
-	int fd, r = 0;
-
-	if (!copy)
-		return log_error(ENOMEM, "out of memory");
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		r = log_error_errno(errno, "cannot sync the directory of '%s'", path);
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return r;
-}
-
 static int detached_start(struct engine *e)
 {
 	struct engine_hdr_new n;
@@ -955,7 +939,7 @@ static int detached_start(struct engine *e)
 	}
 	r = engine_hdr_write_full(e->head, e->hdev, 0);
 	if (r == 0 && e->own_hdev)
-		r = sync_parent_dir(e->o->header);
+		r = fileio_sync_parent_dir(e->o->header);
 	if (r < 0)
 		return r;
 	return detached_pass(e, 0, 0);
