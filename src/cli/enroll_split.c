@@ -1,0 +1,324 @@
+/* enroll's side of the /boot split (enroll_split.h): facts, plan, loader
+ * checks, staging, and the undo. */
+#include "enroll_split.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "blkdev.h"
+#include "bootdev.h"
+#include "bootsplit_geom.h"
+#include "config.h"
+#include "crypto.h"
+#include "enroll_split_loaders.h"
+#include "ext4tail.h"
+#include "log.h"
+#include "parse.h"
+#include "parttable.h"
+
+#define MIB (1ull << 20)
+
+static void in_root(const char *root, const char *p, char *out, size_t n)
+{
+	snprintf(out, n, "%s%s", strcmp(root, "/") == 0 ? "" : root, p);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static int rm_tree(const char *path)
+{
+	if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+		return log_error_errno(errno, "cannot remove \"%s\"", path);
+	return 0;
+}
+
+/* B and PB: an earlier enroll's when its config has them (the staged core
+ * and a half-done split name them), else new random ones. */
+static int split_ids(const char *old_conf, struct enroll_split *s)
+{
+	struct rootcrypt_config c = { 0 };
+	uint8_t rnd[32];
+	int r;
+
+	if (old_conf && config_parse_file_text(&c, old_conf, strlen(old_conf),
+					       "/etc/rootcrypt.conf") == 0 &&
+	    c.boot_split_uuid && c.boot_split_partuuid) {
+		snprintf(s->b_uuid, sizeof(s->b_uuid), "%s", c.boot_split_uuid);
+		snprintf(s->pb_uuid, sizeof(s->pb_uuid), "%s", c.boot_split_partuuid);
+		config_free(&c);
+		return 0;
+	}
+	config_free(&c);
+	r = crypto_random(rnd, sizeof(rnd));
+	if (r < 0)
+		return log_error(-r, "cannot get random bytes for the /boot partition's UUIDs");
+	enroll_split_uuid(rnd, s->b_uuid);
+	enroll_split_uuid(rnd + 16, s->pb_uuid);
+	return 0;
+}
+
+/* The partition whose unique GUID is the text uuid, or NULL. */
+static const struct parttable_gpt_entry *by_partuuid(const struct parttable_gpt_info *g,
+						     const char *uuid)
+{
+	uint8_t text[16], disk[16];
+
+	if (parse_uuid(uuid, text) < 0)
+		return NULL;
+	parttable_guid_swap(text, disk);
+	return parttable_gpt_by_guid(g, disk);
+}
+
+struct split_disk {
+	struct blkdev *disk, *part;
+	struct parttable_gpt_info gpt;
+	struct bootsplit_disk d;
+	struct bootsplit_fs fs;
+	struct ext4tail tail;
+	char r_uuid[37];
+};
+
+static void split_disk_close(struct split_disk *x)
+{
+	if (x->part)
+		blkdev_close(x->part);
+	if (x->disk)
+		blkdev_close(x->disk);
+	parttable_gpt_info_free(&x->gpt);
+	ext4tail_free(&x->tail);
+}
+
+/* The disk (the partition's parent), its GPT and R. */
+static int split_disk_read(const char *node, struct split_disk *x)
+{
+	char disk[PATH_MAX];
+	unsigned p1;
+	int r;
+
+	if (bootdev_partition_of(node, disk, sizeof(disk), &p1) < 0)
+		return log_error(ENOTBLK, "\"%s\" is not a partition of a disk: the /boot split "
+				 "needs the disk's partition table", node);
+	r = blkdev_open(disk, BLKDEV_RDONLY, &x->disk);
+	if (r < 0)
+		return r;
+	/* The running system writes the ESP (and GRUB's tools p14) through the
+	 * partitions' devices, whose page caches are not the disk's: after the
+	 * caller's sync, drop what the disk's own cache may still hold from an
+	 * earlier read, so the buffered reads below see the disk. */
+	posix_fadvise(x->disk->fd, 0, 0, POSIX_FADV_DONTNEED);
+	r = parttable_gpt_read(x->disk, &x->gpt);
+	if (r == -EMEDIUMTYPE)
+		return log_error(EOPNOTSUPP, "\"%s\" has no GPT: the /boot split supports GPT disks "
+				 "only", disk);
+	if (r < 0)
+		return r;
+	if (bootsplit_geom_disk(&x->gpt, p1, &x->d) < 0)
+		return log_error(ENOENT, "\"%s\" has no partition %u in its GPT", disk, p1);
+	r = blkdev_open(node, BLKDEV_RDONLY, &x->part);
+	if (r < 0)
+		return r;
+	return bootsplit_geom_fs(x->part, true, &x->fs, x->r_uuid, &x->tail);
+}
+
+/* Plans; on a refusal says why with the growth that would help. */
+static int split_plan(struct split_disk *x, uint64_t n, struct bootsplit_plan *p)
+{
+	struct ext4tail_verdict v = { .pass = true };
+	struct bootsplit_fs any = x->fs;
+	struct bootsplit_plan q;
+	char msg[512];
+	int r;
+
+	r = bootsplit_plan(&x->d, &x->fs, n, p);
+	if (r < 0)
+		return r;
+	if (p->layout != BOOTSPLIT_REFUSE && p->shrink_fs)
+		ext4tail_check(&x->tail, p->fs_target, &v);
+	if (p->layout != BOOTSPLIT_REFUSE && v.pass)
+		return 0;
+	/* how much of R's end the split needs empty: the plan's F when the
+	 * tail did not matter */
+	any.keep_min = 0;
+	if (bootsplit_plan(&x->d, &any, n, &q) < 0 || q.layout == BOOTSPLIT_REFUSE)
+		q.fs_target = x->fs.size;
+	if (!v.pass) { /* the plan's measure passed but the check at F did not */
+		any.keep_min = x->fs.size;
+		if (bootsplit_plan(&x->d, &any, n, p) < 0 || p->layout != BOOTSPLIT_REFUSE)
+			*p = (struct bootsplit_plan){ .reason = "the end of the root file system "
+							       "holds data" };
+	}
+	enroll_split_refusal(p, &x->fs, x->fs.size - q.fs_target, msg, sizeof(msg));
+	return log_error(ENOSPC, "%s", msg);
+}
+
+/* Where to stage: ENROLL_SPLIT_DIR.new in the tree (renamed over the old
+ * one at the end), or for a dry run a temporary directory (tmp, removed). */
+static int stage_dir(const struct enroll_split_req *q, char *dir, size_t n, char *tmp, size_t tn,
+		     bool *ret_made_parent)
+{
+	char parent[PATH_MAX];
+
+	if (q->dry_run) {
+		snprintf(tmp, tn, "%s/rootcrypt-enroll.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")
+										  : "/tmp");
+		if (!mkdtemp(tmp))
+			return log_error_errno(errno, "cannot create a temporary directory");
+		snprintf(dir, n, "%s/bootsplit", tmp);
+		return 0;
+	}
+	tmp[0] = '\0';
+	in_root(q->root, "/var/lib/rootcrypt", parent, sizeof(parent));
+	*ret_made_parent = mkdir(parent, 0700) == 0;
+	if (!*ret_made_parent && errno != EEXIST)
+		return log_error_errno(errno, "cannot create \"%s\"", parent);
+	in_root(q->root, ENROLL_SPLIT_DIR ".new", dir, n);
+	return rm_tree(dir);
+}
+
+/* The staged directory replaces an earlier enroll's. */
+static int stage_commit(const char *root, const char *staged)
+{
+	char final[PATH_MAX], parent[PATH_MAX];
+	int dfd, r = 0;
+
+	in_root(root, ENROLL_SPLIT_DIR, final, sizeof(final));
+	in_root(root, "/var/lib/rootcrypt", parent, sizeof(parent));
+	if (rm_tree(final) < 0)
+		return -EIO;
+	if (rename(staged, final) < 0)
+		return log_error_errno(errno, "cannot rename \"%s\"", staged);
+	dfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0)
+		r = log_error_errno(errno, "cannot fsync \"%s\"", parent);
+	if (dfd >= 0)
+		close(dfd);
+	return r;
+}
+
+int enroll_split_prepare(const struct enroll_split_req *q, struct enroll_split *s)
+{
+	struct split_disk x = { 0 };
+	struct bootsplit_plan p;
+	char grub_dir[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX], line[1024];
+	bool esp = false, bios = false, made_parent = false;
+	const struct parttable_gpt_entry *done;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	tmp[0] = '\0';
+	snprintf(s->size, sizeof(s->size), "%llu", (unsigned long long)q->boot_mib);
+	r = split_ids(q->old_conf, s);
+	if (r == 0)
+		r = split_disk_read(q->node, &x);
+	if (r < 0)
+		goto out;
+	done = by_partuuid(&x.gpt, s->pb_uuid);
+	if (done) {
+		r = log_error(EBUSY, "the /boot split has begun on this disk (partition %u is "
+			      "PARTUUID %s) but /boot is still part of the root: let the next boot "
+			      "finish it", done->number, s->pb_uuid);
+		goto out;
+	}
+	r = split_plan(&x, q->boot_mib * MIB, &p);
+	if (r == 0)
+		r = enroll_split_esp(x.disk, &x.gpt, x.r_uuid, s->b_uuid, p.pb_number, s->esp_files,
+				     sizeof(s->esp_files), &esp);
+	if (r == 0)
+		r = enroll_split_bios_present(x.disk, &x.gpt, &bios);
+	if (r == 0 && !esp && !bios)
+		r = log_error(EOPNOTSUPP, "neither an ESP nor a BIOS GRUB on this disk: no boot "
+			      "loader the /boot split could repoint");
+	if (r < 0 || !bios)
+		goto out;
+	in_root(q->root, "/usr/lib/grub/i386-pc", grub_dir, sizeof(grub_dir));
+	r = stage_dir(q, dir, sizeof(dir), tmp, sizeof(tmp), &made_parent);
+	if (r == 0)
+		r = enroll_split_bios_stage(x.disk, &x.gpt, grub_dir, s->b_uuid, p.pb_number, dir,
+					    s->core_sha256);
+	if (r == 0 && !q->dry_run)
+		r = stage_commit(q->root, dir);
+	if (r < 0 && !q->dry_run) { /* a refusal leaves the tree as it was */
+		rm_tree(dir);
+		in_root(q->root, "/var/lib/rootcrypt", dir, sizeof(dir));
+		if (made_parent)
+			rmdir(dir);
+	}
+	snprintf(s->core, sizeof(s->core), "%s", ENROLL_SPLIT_DIR "/core.img");
+out:
+	if (tmp[0])
+		rm_tree(tmp);
+	if (r == 0) {
+		enroll_split_plan_text(&p, &x.d, &x.fs, s, line, sizeof(line));
+		printf("  %s\n", line);
+		if (s->core[0])
+			printf("  %s BIOS core for /boot in %s%s\n", q->dry_run ? "would stage the" :
+			       "staged the", ENROLL_SPLIT_DIR, q->dry_run ? " (checked in a "
+			       "temporary directory)" : "");
+	}
+	split_disk_close(&x);
+	return r;
+}
+
+void enroll_split_opts(const struct enroll_split *s, struct enroll_opts *o)
+{
+	o->boot_split_uuid = s->b_uuid;
+	o->boot_split_partuuid = s->pb_uuid;
+	o->boot_split_size = s->size;
+	o->boot_split_core = s->core[0] ? s->core : NULL;
+	o->boot_split_core_sha256 = s->core[0] ? s->core_sha256 : NULL;
+	o->boot_split_esp_files = s->esp_files[0] ? s->esp_files : NULL;
+}
+
+/* 1 when the disk holding node has the partition PB (a boot split it). */
+static int split_done(const char *node, const char *pb)
+{
+	struct parttable_gpt_info g = { 0 };
+	struct blkdev *d = NULL;
+	char disk[PATH_MAX];
+	unsigned p1;
+	int r;
+
+	if (!node[0] || bootdev_partition_of(node, disk, sizeof(disk), &p1) < 0 ||
+	    blkdev_open(disk, BLKDEV_RDONLY, &d) < 0)
+		return 0;
+	r = parttable_gpt_read(d, &g) == 0 && by_partuuid(&g, pb) != NULL;
+	parttable_gpt_info_free(&g);
+	blkdev_close(d);
+	return r;
+}
+
+int enroll_split_undo(const char *root, const char *node, const char *conf_text, bool dry_run)
+{
+	struct rootcrypt_config c = { 0 };
+	char dir[PATH_MAX];
+	bool done = false;
+
+	if (conf_text && config_parse_file_text(&c, conf_text, strlen(conf_text),
+						 "/etc/rootcrypt.conf") == 0 &&
+	    c.boot_split_partuuid)
+		done = split_done(node, c.boot_split_partuuid);
+	config_free(&c);
+	in_root(root, ENROLL_SPLIT_DIR, dir, sizeof(dir));
+	if (done) {
+		printf("  the /boot split is done: /boot stays on its own partition (rootcrypt "
+		       "does not merge it back); %s is kept\n", dir);
+		return 0;
+	}
+	if (access(dir, F_OK) < 0)
+		return 0;
+	printf("  removing %s (the staged /boot split)\n", dir);
+	return dry_run ? 0 : rm_tree(dir);
+}
