@@ -504,6 +504,27 @@ static int plan_split(const struct enroll_ctx *c, const struct enroll_opts *o, c
 	return enroll_split_prepare(&q, split);
 }
 
+/* /boot is no longer a directory of the root because a first boot split it
+ * (/boot is B now, by fstab) but may have stopped before repointing both
+ * loaders: the split's lines stay, or the boot side would encrypt the root
+ * with a loader still reading R. */
+static void keep_split_lines(const struct enroll_ctx *c, struct enroll_opts *o,
+			     const char *old_conf, struct enroll_split *split)
+{
+	char boot[PATH_MAX], dev[PATH_MAX], uuid[64];
+
+	if (enroll_split_from_conf(old_conf, split) != 1)
+		return;
+	path_in(c, "/boot", boot, sizeof(boot));
+	if (mount_source(boot, dev, sizeof(dev)) < 0 ||
+	    blkid_tag(dev, "UUID", uuid, sizeof(uuid)) < 0 || strcmp(uuid, split->b_uuid) != 0)
+		return;
+	printf("  /boot is the split's file system (UUID %s): its boot_split_* lines stay, so "
+	       "the next boot finishes repointing the boot loaders if a boot stopped before\n",
+	       split->b_uuid);
+	enroll_split_opts(split, o);
+}
+
 /* Says what the first boot will do with the root partition, by the
  * engine's rules, or refuses (nothing written yet) when it cannot work. */
 static int say_plan(const struct enroll_ctx *c, struct enroll_opts *o, const char *node,
@@ -529,6 +550,7 @@ static int say_plan(const struct enroll_ctx *c, struct enroll_opts *o, const cha
 			enroll_split_opts(split, o);
 		return r;
 	}
+	keep_split_lines(c, o, old_conf, split);
 
 	if (!strcmp(o->layout, "detached")) {
 		printf("  plan: the first boot writes the LUKS2 header to \"%s\" on %s (a file system "

@@ -49,19 +49,15 @@ static int rm_tree(const char *path)
  * and a half-done split name them), else new random ones. */
 static int split_ids(const char *old_conf, struct enroll_split *s)
 {
-	struct rootcrypt_config c = { 0 };
+	struct enroll_split old;
 	uint8_t rnd[32];
 	int r;
 
-	if (old_conf && config_parse_file_text(&c, old_conf, strlen(old_conf),
-					       "/etc/rootcrypt.conf") == 0 &&
-	    c.boot_split_uuid && c.boot_split_partuuid) {
-		snprintf(s->b_uuid, sizeof(s->b_uuid), "%s", c.boot_split_uuid);
-		snprintf(s->pb_uuid, sizeof(s->pb_uuid), "%s", c.boot_split_partuuid);
-		config_free(&c);
+	if (enroll_split_from_conf(old_conf, &old) == 1) {
+		memcpy(s->b_uuid, old.b_uuid, sizeof(s->b_uuid));
+		memcpy(s->pb_uuid, old.pb_uuid, sizeof(s->pb_uuid));
 		return 0;
 	}
-	config_free(&c);
 	r = crypto_random(rnd, sizeof(rnd));
 	if (r < 0)
 		return log_error(-r, "cannot get random bytes for the /boot partition's UUIDs");
@@ -80,6 +76,45 @@ static const struct parttable_gpt_entry *by_partuuid(const struct parttable_gpt_
 		return NULL;
 	parttable_guid_swap(text, disk);
 	return parttable_gpt_by_guid(g, disk);
+}
+
+static uint64_t boot_bytes;
+static dev_t boot_dev;
+
+static int add_usage(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)flag;
+	/* efi/ is the ESP's mount point (its content is not copied), and
+	 * other mounts below /boot are not /boot's */
+	if (st->st_dev != boot_dev || (ftw->level == 1 && strcmp(path + ftw->base, "efi") == 0))
+		return FTW_SKIP_SUBTREE;
+	boot_bytes += (uint64_t)st->st_blocks * 512;
+	return FTW_CONTINUE;
+}
+
+/* N must hold /boot twice (a kernel update while the old one stays) plus
+ * 64 MiB (BOOT.md). */
+static int check_boot_size(const char *root, uint64_t boot_mib)
+{
+	char boot[PATH_MAX];
+	struct stat st;
+	uint64_t need;
+
+	in_root(root, "/boot", boot, sizeof(boot));
+	if (stat(boot, &st) < 0)
+		return log_error_errno(errno, "cannot stat \"%s\"", boot);
+	boot_bytes = 0;
+	boot_dev = st.st_dev;
+	if (nftw(boot, add_usage, 16, FTW_PHYS | FTW_MOUNT | FTW_ACTIONRETVAL) < 0)
+		return log_error_errno(errno, "cannot measure \"%s\"", boot);
+	need = (2 * boot_bytes + 64 * MIB + MIB - 1) / MIB;
+	if (boot_mib < need)
+		return log_error(ENOSPC, "a %llu MiB /boot partition is too small for the %llu MiB "
+				 "in \"%s\": give --boot-size %llu or more",
+				 (unsigned long long)boot_mib,
+				 (unsigned long long)((boot_bytes + MIB - 1) / MIB), boot,
+				 (unsigned long long)need);
+	return 0;
 }
 
 struct split_disk {
@@ -164,27 +199,29 @@ static int split_plan(struct split_disk *x, uint64_t n, struct bootsplit_plan *p
 	return log_error(ENOSPC, "%s", msg);
 }
 
-/* Where to stage: ENROLL_SPLIT_DIR.new in the tree (renamed over the old
- * one at the end), or for a dry run a temporary directory (tmp, removed). */
-static int stage_dir(const struct enroll_split_req *q, char *dir, size_t n, char *tmp, size_t tn,
-		     bool *ret_made_parent)
+/* A temporary directory for the staging that checks the core (tmp, removed
+ * by the caller): a refusal must leave the tree as it was, directory times
+ * included. */
+static int stage_tmp(char *dir, size_t n, char *tmp, size_t tn)
+{
+	snprintf(tmp, tn, "%s/rootcrypt-enroll.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")
+									  : "/tmp");
+	if (!mkdtemp(tmp))
+		return log_error_errno(errno, "cannot create a temporary directory");
+	snprintf(dir, n, "%s/bootsplit", tmp);
+	return 0;
+}
+
+/* The staging for real: ENROLL_SPLIT_DIR.new in the tree, renamed over
+ * the old one by stage_commit. */
+static int stage_tree(const char *root, char *dir, size_t n)
 {
 	char parent[PATH_MAX];
 
-	if (q->dry_run) {
-		snprintf(tmp, tn, "%s/rootcrypt-enroll.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")
-										  : "/tmp");
-		if (!mkdtemp(tmp))
-			return log_error_errno(errno, "cannot create a temporary directory");
-		snprintf(dir, n, "%s/bootsplit", tmp);
-		return 0;
-	}
-	tmp[0] = '\0';
-	in_root(q->root, "/var/lib/rootcrypt", parent, sizeof(parent));
-	*ret_made_parent = mkdir(parent, 0700) == 0;
-	if (!*ret_made_parent && errno != EEXIST)
+	in_root(root, "/var/lib/rootcrypt", parent, sizeof(parent));
+	if (mkdir(parent, 0700) < 0 && errno != EEXIST)
 		return log_error_errno(errno, "cannot create \"%s\"", parent);
-	in_root(q->root, ENROLL_SPLIT_DIR ".new", dir, n);
+	in_root(root, ENROLL_SPLIT_DIR ".new", dir, n);
 	return rm_tree(dir);
 }
 
@@ -213,14 +250,16 @@ int enroll_split_prepare(const struct enroll_split_req *q, struct enroll_split *
 	struct split_disk x = { 0 };
 	struct bootsplit_plan p;
 	char grub_dir[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX], line[1024];
-	bool esp = false, bios = false, made_parent = false;
+	bool esp = false, bios = false;
 	const struct parttable_gpt_entry *done;
 	int r;
 
 	memset(s, 0, sizeof(*s));
 	tmp[0] = '\0';
+	r = check_boot_size(q->root, q->boot_mib);
+	if (r == 0)
+		r = split_ids(q->old_conf, s);
 	snprintf(s->size, sizeof(s->size), "%llu", (unsigned long long)q->boot_mib);
-	r = split_ids(q->old_conf, s);
 	if (r == 0)
 		r = split_disk_read(q->node, &x);
 	if (r < 0)
@@ -244,17 +283,21 @@ int enroll_split_prepare(const struct enroll_split_req *q, struct enroll_split *
 	if (r < 0 || !bios)
 		goto out;
 	in_root(q->root, "/usr/lib/grub/i386-pc", grub_dir, sizeof(grub_dir));
-	r = stage_dir(q, dir, sizeof(dir), tmp, sizeof(tmp), &made_parent);
+	r = stage_tmp(dir, sizeof(dir), tmp, sizeof(tmp));
 	if (r == 0)
 		r = enroll_split_bios_stage(x.disk, &x.gpt, grub_dir, s->b_uuid, p.pb_number, dir,
 					    s->core_sha256);
-	if (r == 0 && !q->dry_run)
-		r = stage_commit(q->root, dir);
-	if (r < 0 && !q->dry_run) { /* a refusal leaves the tree as it was */
-		rm_tree(dir);
-		in_root(q->root, "/var/lib/rootcrypt", dir, sizeof(dir));
-		if (made_parent)
-			rmdir(dir);
+	/* checked: now the same into the tree (checked again: the core the
+	 * config names is this one) */
+	if (r == 0 && !q->dry_run) {
+		r = stage_tree(q->root, dir, sizeof(dir));
+		if (r == 0)
+			r = enroll_split_bios_stage(x.disk, &x.gpt, grub_dir, s->b_uuid,
+						    p.pb_number, dir, s->core_sha256);
+		if (r == 0)
+			r = stage_commit(q->root, dir);
+		if (r < 0)
+			rm_tree(dir);
 	}
 	snprintf(s->core, sizeof(s->core), "%s", ENROLL_SPLIT_DIR "/core.img");
 out:
@@ -269,6 +312,32 @@ out:
 			       "temporary directory)" : "");
 	}
 	split_disk_close(&x);
+	return r;
+}
+
+int enroll_split_from_conf(const char *conf_text, struct enroll_split *s)
+{
+	struct rootcrypt_config c = { 0 };
+	int r = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (conf_text && config_parse_file_text(&c, conf_text, strlen(conf_text),
+						 "/etc/rootcrypt.conf") == 0 &&
+	    c.boot_split_uuid && c.boot_split_partuuid && c.boot_split_size) {
+		snprintf(s->b_uuid, sizeof(s->b_uuid), "%s", c.boot_split_uuid);
+		snprintf(s->pb_uuid, sizeof(s->pb_uuid), "%s", c.boot_split_partuuid);
+		snprintf(s->size, sizeof(s->size), "%s", c.boot_split_size);
+		if (c.boot_split_core && c.boot_split_core_sha256 &&
+		    strlen(c.boot_split_core) < sizeof(s->core)) {
+			snprintf(s->core, sizeof(s->core), "%s", c.boot_split_core);
+			snprintf(s->core_sha256, sizeof(s->core_sha256), "%s",
+				 c.boot_split_core_sha256);
+		}
+		if (c.boot_split_esp_files && strlen(c.boot_split_esp_files) < sizeof(s->esp_files))
+			snprintf(s->esp_files, sizeof(s->esp_files), "%s", c.boot_split_esp_files);
+		r = 1;
+	}
+	config_free(&c);
 	return r;
 }
 
@@ -302,17 +371,11 @@ static int split_done(const char *node, const char *pb)
 
 int enroll_split_undo(const char *root, const char *node, const char *conf_text, bool dry_run)
 {
-	struct rootcrypt_config c = { 0 };
+	struct enroll_split old;
 	char dir[PATH_MAX];
-	bool done = false;
 
-	if (conf_text && config_parse_file_text(&c, conf_text, strlen(conf_text),
-						 "/etc/rootcrypt.conf") == 0 &&
-	    c.boot_split_partuuid)
-		done = split_done(node, c.boot_split_partuuid);
-	config_free(&c);
 	in_root(root, ENROLL_SPLIT_DIR, dir, sizeof(dir));
-	if (done) {
+	if (enroll_split_from_conf(conf_text, &old) == 1 && split_done(node, old.pb_uuid)) {
 		printf("  the /boot split is done: /boot stays on its own partition (rootcrypt "
 		       "does not merge it back); %s is kept\n", dir);
 		return 0;

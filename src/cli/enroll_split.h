@@ -38,6 +38,10 @@ struct enroll_split {
  * are kept from old_conf when it has them (a re-enroll), else random. */
 int enroll_split_prepare(const struct enroll_split_req *q, struct enroll_split *ret);
 
+/* The split an earlier enroll recorded in conf_text: 1 with *ret filled,
+ * 0 when it has none. */
+int enroll_split_from_conf(const char *conf_text, struct enroll_split *ret);
+
 /* Points o's boot_split_* fields at s. */
 void enroll_split_opts(const struct enroll_split *s, struct enroll_opts *o);
 

@@ -22,6 +22,7 @@ t=$(mktemp -d)
 loop=
 mnt=$t/mnt
 detach() {
+	umount "$mnt/boot" 2>/dev/null || :
 	umount "$mnt" 2>/dev/null || :
 	[ -z "$loop" ] || { partx -d "$loop" 2>/dev/null || :; losetup -d "$loop" 2>/dev/null || :; }
 	loop=
@@ -114,14 +115,17 @@ expect_refusal() {
 # --- L1: R fills the disk; the first boot shrinks it ---
 disk "mkfs.ext4 -q -F -U $R" 340
 out0=$(outside) tree0=$(tree)
-enroll --boot-size 64 --dry-run >"$t/out" || { cat "$t/out"; die "dry run failed"; }
+# --boot-size must hold /boot twice + 64 MiB (BOOT.md): 64 is too small for
+# any /boot with files in it
+expect_refusal "boot size below 2 x /boot + 64 MiB" 'is too small for the [0-9]* MiB in .*: give --boot-size 6[5-9] or more' --boot-size 64
+enroll --boot-size 72 --dry-run >"$t/out" || { cat "$t/out"; die "dry run failed"; }
 [ "$(outside)" = "$out0" ] && [ "$(tree)" = "$tree0" ] && [ ! -e "$conf" ] ||
 	die "--dry-run wrote something"
 grep -q 'plan: split /boot - the first boot shrinks the root file system from 300 to [0-9]* MiB' "$t/out" ||
 	{ cat "$t/out"; die "dry run: no plan line"; }
-enroll --boot-size 64 >"$t/out" || { cat "$t/out"; die "enroll failed"; }
+enroll --boot-size 72 >"$t/out" || { cat "$t/out"; die "enroll failed"; }
 cat "$t/out"
-grep -q 'plan: split /boot - the first boot shrinks the root file system from 300 to [0-9]* MiB and its partition to [0-9]* MiB, adds a 64 MiB /boot partition (number 2, PARTUUID' "$t/out" ||
+grep -q 'plan: split /boot - the first boot shrinks the root file system from 300 to [0-9]* MiB and its partition to [0-9]* MiB, adds a 72 MiB /boot partition (number 2, PARTUUID' "$t/out" ||
 	die "no plan line"
 grep -q 'repoints GRUB (UEFI: EFI/debian/grub.cfg; BIOS: staged core), then encrypts the root with the shift layout' "$t/out" ||
 	die "plan line does not name both loaders"
@@ -130,7 +134,7 @@ echo "$B" | grep -Eqx "$uuid_re" || die "boot_split_uuid \"$B\" is not a random 
 echo "$PB" | grep -Eqx "$uuid_re" || die "boot_split_partuuid \"$PB\" is not a random lower-case UUID"
 [ "$B" != "$PB" ] || die "B and PB are the same"
 grep -q "PARTUUID $PB, file system UUID $B" "$t/out" || die "plan line names other UUIDs"
-[ "$(key boot_split_size)" = 64 ] || die "boot_split_size $(key boot_split_size)"
+[ "$(key boot_split_size)" = 72 ] || die "boot_split_size $(key boot_split_size)"
 [ "$(key boot_split_esp_files)" = EFI/debian/grub.cfg ] || die "esp_files \"$(key boot_split_esp_files)\""
 st=$mnt/var/lib/rootcrypt/bootsplit
 [ "$(key boot_split_core)" = /var/lib/rootcrypt/bootsplit/core.img ] || die "core path $(key boot_split_core)"
@@ -172,36 +176,57 @@ rc=0; enroll --boot-size 63 >/dev/null 2>&1 || rc=$?
 dd if=/dev/zero of="$mnt/fill" bs=1M count=230 status=none
 sync
 expect_refusal "data in the ext4 tail" \
-	'the last [0-9]* MiB of the root file system hold data: grow the disk by [0-9]* MiB' --boot-size 64
+	'the last [0-9]* MiB of the root file system hold data: grow the disk by [0-9]* MiB' --boot-size 72
 rm "$mnt/fill"
 sync
 # (c) an ESP stub whose UUID straddles a 512-byte boundary of the file
 put_stub "$R" 484
 mtype -i "${loop}p15" ::/EFI/debian/grub.cfg 2>/dev/null | grep -abo "$R" | grep -q "^500:" || die "the padded stub does not put R at byte 500"
-expect_refusal "stub across a sector" "EFI/debian/grub.cfg cannot be repointed" --boot-size 64
+expect_refusal "stub across a sector" "EFI/debian/grub.cfg cannot be repointed" --boot-size 72
 # an ESP whose GRUB does not find /boot by R (another UUID): UEFI could not follow
 put_stub 99999999-8888-4777-8666-555555555555
-expect_refusal "ESP not naming R" "does not find /boot by the root's UUID" --boot-size 64
+expect_refusal "ESP not naming R" "does not find /boot by the root's UUID" --boot-size 72
 # a BIOS boot partition with GRUB in sector 0 but no grub-pc-bin in the tree
 put_stub "$R"
 mv "$mnt/usr/lib/grub/i386-pc" "$t/i386-pc.away"
 sync
-expect_refusal "no grub-pc-bin" "install grub-pc-bin" --boot-size 64
+expect_refusal "no grub-pc-bin" "install grub-pc-bin" --boot-size 72
 mv "$t/i386-pc.away" "$mnt/usr/lib/grub/i386-pc"
+# sector 0's boot code is another loader's, not this GRUB's boot.img: the
+# BIOS switch (bios_core_check) would refuse, so enroll does
+dd if="$loop" of="$t/s0-grub" bs=512 count=1 iflag=direct status=none
+{ head -c 440 /dev/urandom; tail -c 72 "$t/s0-grub"; } >"$t/s0-other"
+dd if="$t/s0-other" of="$loop" bs=512 count=1 conv=notrunc oflag=direct status=none
+expect_refusal "sector 0 not GRUB's" "BIOS boot loader cannot be switched to /boot's new partition" --boot-size 72
+dd if="$t/s0-grub" of="$loop" bs=512 count=1 conv=notrunc oflag=direct status=none
 # the detached layout keeps its rule: the header needs a separate file system
 expect_refusal "detached" "root file system being encrypted" --layout detached --header /boot/h.img
 
 # --- L2: free space behind p1; no shrink. Then a boot "splits": --undo says so ---
 disk "mkfs.ext4 -q -F -U $R" 440 300
-enroll --boot-size 64 >"$t/out" || { cat "$t/out"; die "enroll (L2) failed"; }
-grep -q 'plan: split /boot - the first boot adds a 64 MiB /boot partition (number 2, .*at the end of the disk (free space: no shrink)' "$t/out" ||
+enroll --boot-size 72 >"$t/out" || { cat "$t/out"; die "enroll (L2) failed"; }
+grep -q 'plan: split /boot - the first boot adds a 72 MiB /boot partition (number 2, .*at the end of the disk (free space: no shrink)' "$t/out" ||
 	{ cat "$t/out"; die "L2 plan line"; }
-PB=$(key boot_split_partuuid)
-# what step 2 of a first boot does: pB with PB at the end of the disk
+B=$(key boot_split_uuid) PB=$(key boot_split_partuuid)
+# what steps 2-4 of a first boot do: pB with PB at the end of the disk, B on
+# it, mounted on /boot (fstab)
 last=$(sfdisk -d "$loop" | sed -n 's/^last-lba: *//p')
 printf 'd2 : start=%d, size=%d, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=%s\n' \
-	$(((last + 1) / 2048 * 2048 - 64 * 2048)) $((64 * 2048)) "$PB" |
+	$(((last + 1) / 2048 * 2048 - 72 * 2048)) $((72 * 2048)) "$PB" |
 	sfdisk -q --append --no-reread --no-tell-kernel "$loop"
+partx -a "$loop" 2>/dev/null || :
+[ -b "${loop}p2" ] || die "no node for the new partition 2"
+mkfs.ext4 -q -F -U "$B" "${loop}p2"
+mount "${loop}p2" "$mnt/boot"
+# A re-enroll now (/boot is B, no longer inside the root) keeps the split's
+# lines: a boot that stopped before repointing both loaders finishes first.
+enroll >"$t/out" || { cat "$t/out"; die "re-enroll with /boot on B failed"; }
+grep -q "/boot is the split's file system (UUID $B): its boot_split_\* lines stay" "$t/out" ||
+	{ cat "$t/out"; die "re-enroll with /boot on B did not say it keeps the split"; }
+[ "$(key boot_split_uuid)" = "$B" ] && [ "$(key boot_split_partuuid)" = "$PB" ] &&
+	[ "$(key boot_split_size)" = 72 ] && [ "$(key boot_split_esp_files)" = EFI/debian/grub.cfg ] &&
+	[ -n "$(key boot_split_core_sha256)" ] || { cat "$conf"; die "re-enroll dropped the split's lines"; }
+umount "$mnt/boot"
 "$ROOTCRYPT" enroll --root "$mnt" --undo >"$t/out"
 grep -q 'the /boot split is done: /boot stays on its own partition' "$t/out" ||
 	{ cat "$t/out"; die "--undo after a split did not say so"; }
@@ -212,7 +237,7 @@ grep -q 'the /boot split is done: /boot stays on its own partition' "$t/out" ||
 if command -v mkfs.xfs >/dev/null; then
 	disk "mkfs.xfs -q -f -m uuid=$R" 340
 	expect_refusal "XFS without room" \
-		'/boot is inside the XFS root and XFS cannot shrink: grow the disk by [0-9]* MiB' --boot-size 64
+		'/boot is inside the XFS root and XFS cannot shrink: grow the disk by [0-9]* MiB' --boot-size 72
 else
 	echo "XFS refusal skipped: no mkfs.xfs"
 fi
