@@ -257,15 +257,14 @@ int enroll_split_bios_stage(struct blkdev *disk, const struct parttable_gpt_info
 	const char *why = NULL;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/boot.img", grub_dir);
-	if (access(path, R_OK) < 0 || snprintf(path, sizeof(path), "%s/moddep.lst", grub_dir) < 0 ||
-	    access(path, R_OK) < 0)
+	snprintf(src, sizeof(src), "%s/boot.img", grub_dir);
+	snprintf(path, sizeof(path), "%s/moddep.lst", grub_dir);
+	if (access(src, R_OK) < 0 || access(path, R_OK) < 0)
 		return log_error(ENOENT, "a BIOS GRUB is installed on this disk but \"%s\" has no "
 				 "GRUB i386-pc modules (boot.img, moddep.lst): install grub-pc-bin, "
 				 "the new core for /boot is built from them", grub_dir);
 	r = enroll_bios_stage(grub_dir, b, k, dir, core_path, sizeof(core_path), sha256);
 	if (r == 0) {
-		snprintf(src, sizeof(src), "%s/boot.img", grub_dir);
 		snprintf(path, sizeof(path), "%s/boot.img", dir);
 		r = copy_file(src, path);
 	}

@@ -92,8 +92,9 @@ outside() {
 	last=$(($(blockdev --getsz "$loop") - 1))
 	p1_end=$(sfdisk -d "$loop" | sed -n 's/.*p1 : start= *\([0-9]*\), size= *\([0-9]*\).*/\1 \2/p' |
 		awk '{print $1 + $2}')
-	{ dd if="$loop" bs=512 count=$P1_START iflag=direct status=none
-	  dd if="$loop" bs=512 skip="$p1_end" count=$((last + 1 - p1_end)) iflag=direct status=none; } | sha
+	{ dd if="$loop" bs=1M count=$((P1_START * 512)) iflag=direct,count_bytes status=none
+	  dd if="$loop" bs=1M skip=$((p1_end * 512)) count=$(((last + 1 - p1_end) * 512)) \
+		iflag=direct,skip_bytes,count_bytes status=none; } | sha
 }
 tree() { (cd "$mnt" && find . -printf '%p %y %s %T@\n' | sort) | sha; }
 # expect_refusal WHAT PATTERN ARGS...: enroll fails naming PATTERN, and the
