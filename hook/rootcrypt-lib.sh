@@ -138,3 +138,10 @@ rc_ca_bundle() {
 	[ -f "$RC_SYSTEM_CA" ] && echo "$RC_SYSTEM_CA"
 }
 
+
+# rc_split_tools: the e2fsprogs the first boot's /boot split runs (BOOT.md:
+# e2fsck, resize2fs, mke2fs), when enroll configured a split; nothing else.
+rc_split_tools() {
+	RC_CONFIG_ARGS=--no-cmdline rc_setting boot_split_uuid >/dev/null || return 0
+	echo "e2fsck resize2fs mke2fs"
+}

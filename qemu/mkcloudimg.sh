@@ -264,8 +264,9 @@ if [ -n "$hook" ]; then
 	bash -c "$hook"
 fi
 
-# /boot's files, checked by the guest unit on every boot.
-(cd "$mnt/boot" && find . -path ./efi -prune -o -type f -print | sed 's|^\./||' | LC_ALL=C sort |
+# /boot's files, checked by the guest unit on every boot; not grub.cfg, which
+# update-grub regenerates and the /boot split repoints (its search lines).
+(cd "$mnt/boot" && find . -path ./efi -prune -o -type f ! -path ./grub/grub.cfg -print | sed 's|^\./||' | LC_ALL=C sort |
 	xargs sha256sum) >"$mnt/var/lib/rctest-boot.sha256"
 BOOT_MANIFEST=$(sha256sum "$mnt/var/lib/rctest-boot.sha256" | cut -d' ' -f1)
 cp "$mnt/var/lib/rctest-boot.sha256" "$out.boot-manifest"

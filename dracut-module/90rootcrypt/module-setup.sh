@@ -28,6 +28,8 @@ installkernel() {
 	. /usr/lib/rootcrypt/rootcrypt-lib.sh
 	# shellcheck disable=SC2086
 	hostonly='' instmods -c $RC_MODULES
+	# the /boot split mounts the root and the new /boot (ext4)
+	[[ -z $(rc_split_tools) ]] || hostonly='' instmods ext4
 }
 
 # The CA bundle (rootcrypt-lib.sh: rc_ca_bundle, shared with initramfs-tools).
@@ -46,6 +48,14 @@ rootcrypt_ca() {
 install() {
 	inst_multiple rootcrypt cryptsetup cat sleep modprobe
 	inst_simple /usr/lib/rootcrypt/rootcrypt-lib.sh
+	. /usr/lib/rootcrypt/rootcrypt-lib.sh
+	local split_tools
+	split_tools=$(rc_split_tools)
+	if [[ $split_tools ]]; then
+		# shellcheck disable=SC2086
+		inst_multiple $split_tools || dfatal "rootcrypt: e2fsprogs missing: the /boot split needs $split_tools"
+		[[ ! -f /etc/mke2fs.conf ]] || inst_simple /etc/mke2fs.conf
+	fi
 	mkdir -p "$initdir/etc"
 	[[ -f /etc/rootcrypt.conf ]] && inst_simple /etc/rootcrypt.conf
 	rootcrypt_ca

@@ -184,3 +184,43 @@ out:
 	free(at_l);
 	return r;
 }
+
+int bios_core_in_place(struct blkdev *d, uint64_t p14_start, uint64_t p14_sectors,
+		       const uint8_t boot_img[BIOS_SECTOR], const uint8_t *core, size_t core_len)
+{
+	uint64_t l = bios_core_l(p14_start, p14_sectors);
+	size_t n = sectors_of(core_len);
+	uint8_t mbr[BIOS_SECTOR], new_mbr[BIOS_SECTOR];
+	uint8_t *core_out = NULL, *at_l = NULL;
+	const char *why = NULL;
+	int r;
+
+	if (d->sector_size != BIOS_SECTOR || core_len <= BIOS_SECTOR || core_len > BIOS_CORE_MAX ||
+	    p14_start + p14_sectors > d->size / BIOS_SECTOR || l + n > d->size / BIOS_SECTOR)
+		return log_error(EINVAL, "BIOS core check on '%s': sector size, core size or p14 "
+				 "out of range", d->name);
+	r = blkdev_read(d, mbr, BIOS_SECTOR, 0);
+	if (r < 0)
+		return r;
+	if (le64_get(mbr + BIOS_KERNEL_SECTOR) != l)
+		return 0;
+	core_out = malloc(n * BIOS_SECTOR);
+	at_l = malloc(n * BIOS_SECTOR);
+	if (!core_out || !at_l) {
+		r = log_error(ENOMEM, "no memory for the BIOS core of '%s'", d->name);
+		goto out;
+	}
+	r = bios_core_embed(boot_img, mbr, core, core_len, l, new_mbr, core_out, &why);
+	if (r < 0) {
+		r = log_error(EINVAL, "BIOS core for '%s' refused: %s", d->name, why);
+		goto out;
+	}
+	r = blkdev_read(d, at_l, n * BIOS_SECTOR, l * BIOS_SECTOR);
+	if (r == 0)
+		r = memcmp(mbr, new_mbr, BIOS_SECTOR) == 0 &&
+		    memcmp(at_l, core_out, n * BIOS_SECTOR) == 0;
+out:
+	free(core_out);
+	free(at_l);
+	return r;
+}

@@ -51,3 +51,8 @@ int bios_core_check(const uint8_t boot_img[BIOS_SECTOR], const uint8_t cur_mbr[B
  * negative errno with one error line, nothing written on a refusal. */
 int bios_core_switch(struct blkdev *d, uint64_t p14_start, uint64_t p14_sectors,
 		     const uint8_t boot_img[BIOS_SECTOR], const uint8_t *core, size_t core_len);
+/* Read only: 1 when sector 0 of d points at L and is the new sector 0 for
+ * this core, and the core at L is the staged one (step 6 done), 0 when not,
+ * negative errno with one line. */
+int bios_core_in_place(struct blkdev *d, uint64_t p14_start, uint64_t p14_sectors,
+		       const uint8_t boot_img[BIOS_SECTOR], const uint8_t *core, size_t core_len);

@@ -299,3 +299,41 @@ out:
 	free(back);
 	return r;
 }
+
+int esp_file_names(struct blkdev *esp, const char *path, const char *uuid, const char *other,
+		   unsigned k)
+{
+	struct fatfile f;
+	uint8_t *in = NULL, *out = NULL;
+	size_t lo, hi, unit = esp->sector_size >= 512 ? esp->sector_size : 512;
+	const char *why = NULL;
+	int r;
+
+	r = fatfile_find(esp, path, &f);
+	if (r == -ENOENT)
+		return log_error(ENOENT, "'%s' has no file '%s'", esp->name, path);
+	if (r < 0)
+		return r;
+	if (f.size > ESP_MAX_FILE)
+		return log_error(EFBIG, "'%s' on '%s' is larger than %u MiB", path, esp->name,
+				 ESP_MAX_FILE >> 20);
+	if (!f.contiguous)
+		return log_error(EINVAL, "'%s' on '%s' is fragmented", path, esp->name);
+	in = malloc(f.size ? f.size : 1);
+	out = malloc(f.size ? f.size : 1);
+	if (!in || !out) {
+		r = log_error(ENOMEM, "no memory for '%s'", path);
+		goto out;
+	}
+	r = blkdev_read(esp, in, f.size, f.data_off);
+	if (r < 0)
+		goto out;
+	/* what step 5 would do with uuid -> other says whether it is named */
+	r = esp_file_patch(in, f.size, uuid, other, k, unit, out, &lo, &hi, &why);
+	if (r < 0)
+		r = log_error(EINVAL, "'%s' on '%s': %s", path, esp->name, why);
+out:
+	free(in);
+	free(out);
+	return r;
+}

@@ -45,3 +45,10 @@ int esp_file_patch(const uint8_t *in, size_t len, const char *r_uuid, const char
  * unless the write itself failed). */
 int esp_switch(struct blkdev *esp, const char *path, const char *r_uuid, const char *b_uuid,
 	       unsigned k);
+/* Whether the ESP file names uuid where step 5 would patch it (a search
+ * line of a stub, anywhere in an unsigned image), checked as the patch
+ * uuid -> other (a different UUID) would be made: 1 yes, 0 no, negative
+ * errno with one line (missing, fragmented, not text, signed naming it,
+ * a change straddling a sector). */
+int esp_file_names(struct blkdev *esp, const char *path, const char *uuid, const char *other,
+		   unsigned k);

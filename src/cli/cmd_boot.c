@@ -22,6 +22,7 @@
 #include "bootpart.h"
 #include "bootprogress.h"
 #include "bootprompt.h"
+#include "bootsplit_run.h"
 #include "bootstatus.h"
 #include "cmd.h"
 #include "config.h"
@@ -130,6 +131,33 @@ static int boot_plain(struct boot *b, const char *why)
 	return r < 0 ? r : 0;
 }
 
+/* /boot inside the root (BOOT.md): give it a partition of its own before
+ * anything else, so GRUB can still read it once the root is encrypted. No
+ * key is needed, so none is stored until the split is done. */
+static int split_boot(struct boot *b, char *why, size_t why_len)
+{
+	struct bootsplit_run_args a = { .disk = b->disk, .part = b->part,
+					.partno = b->eo.partition };
+	char work[PATH_MAX];
+	int r;
+
+	r = bootsplit_args_from_config(&b->cfg, &a);
+	if (r == -ENOENT)
+		return 0;
+	if (r == 0 && (b->eo.layout != ENGINE_LAYOUT_SHIFT || !b->eo.partition))
+		r = log_error(EINVAL, "a /boot split is configured, but \"%s\" is not a partition "
+				      "converted with the shift layout", b->part);
+	if (r == 0) {
+		snprintf(work, sizeof(work), "%s/split", b->status_dir);
+		a.work_dir = work;
+		r = bootsplit_run(&a);
+	}
+	if (r < 0)
+		snprintf(why, why_len, "the /boot split stopped (%s); /boot stays where GRUB "
+				       "reads it now", strerror(-r));
+	return r;
+}
+
 static int first_boot(struct boot *b)
 {
 	struct engine_status es;
@@ -137,6 +165,9 @@ static int first_boot(struct boot *b)
 	char why[512], uuid[40];
 	char *pass = NULL, *tok = NULL;
 	int r;
+
+	if (split_boot(b, why, sizeof(why)) < 0)
+		return boot_plain(b, why);
 
 	/* Feasibility first: a shift with no room for the header would be
 	 * refused by the engine only after the key was stored, one unused

@@ -4,17 +4,24 @@
  *   debug-bootsplit fill --work DIR [--i386-pc DIR-ON-ROOT] PB_DEV ROOT_DEV B_UUID
  *   debug-bootsplit fstab --work DIR ROOT_DEV B_UUID
  *   debug-bootsplit decide --work DIR PB_DEV ROOT_DEV B_UUID
+ *   debug-bootsplit run --work DIR --config FILE DISK ROOT_DEV PARTNO
+ * run is the whole split as `rootcrypt boot` runs it, from FILE's
+ * boot_split_* settings, without the key and the engine.
  * decide reads the facts of steps 3 and 4 from the disks and takes the rest
  * as done (engine plain, split configured, shrink and table done, no loader
  * switched yet, no BIOS core staged), then prints "key value" lines and
  * "state NAME". */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bootsplit_decide.h"
 #include "bootsplit_fill.h"
+#include "bootsplit_run.h"
 #include "cmd.h"
+#include "config.h"
 #include "log.h"
+#include "parse.h"
 
 static int decide(const char *work, char **pos)
 {
@@ -36,16 +43,37 @@ static int decide(const char *work, char **pos)
 	return 0;
 }
 
+static int run(const char *work, const char *config, char **pos)
+{
+	struct rootcrypt_config cfg = { 0 };
+	struct bootsplit_run_args a = { .disk = pos[0], .part = pos[1], .work_dir = work };
+	int partno = 0, r;
+
+	if (parse_int(pos[2], 1, 128, &partno) < 0)
+		return CMD_USAGE;
+	a.partno = (unsigned)partno;
+	r = config_load(&cfg, config, NULL);
+	if (r == 0)
+		r = bootsplit_args_from_config(&cfg, &a);
+	if (r == -ENOENT)
+		r = log_error(ENOENT, "\"%s\" configures no /boot split", config);
+	if (r == 0)
+		r = bootsplit_run(&a);
+	config_free(&cfg);
+	return r;
+}
+
 int cmd_debug_bootsplit(int argc, char **argv)
 {
-	const char *work = NULL, *i386pc = NULL;
+	const char *work = NULL, *i386pc = NULL, *config = NULL;
 	char *pos[3];
 	int npos = 0;
 
 	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
 		printf("rootcrypt debug-bootsplit fill --work DIR [--i386-pc DIR] PB ROOT B_UUID\n"
 		       "rootcrypt debug-bootsplit fstab --work DIR ROOT B_UUID\n"
-		       "rootcrypt debug-bootsplit decide --work DIR PB ROOT B_UUID\n");
+		       "rootcrypt debug-bootsplit decide --work DIR PB ROOT B_UUID\n"
+		       "rootcrypt debug-bootsplit run --work DIR --config FILE DISK ROOT PARTNO\n");
 		return 0;
 	}
 	if (argc < 2)
@@ -53,6 +81,8 @@ int cmd_debug_bootsplit(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--work") == 0 && i + 1 < argc)
 			work = argv[++i];
+		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
 		else if (strcmp(argv[i], "--i386-pc") == 0 && i + 1 < argc)
 			i386pc = argv[++i];
 		else if (npos < 3)
@@ -75,5 +105,7 @@ int cmd_debug_bootsplit(int argc, char **argv)
 		return bootsplit_fstab(pos[0], pos[1], work);
 	if (strcmp(argv[1], "decide") == 0 && npos == 3)
 		return decide(work, pos);
+	if (strcmp(argv[1], "run") == 0 && npos == 3 && config)
+		return run(work, config, pos);
 	return CMD_USAGE;
 }

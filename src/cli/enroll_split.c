@@ -160,12 +160,13 @@ static int split_disk_read(const char *node, struct split_disk *x)
 				 "only", disk);
 	if (r < 0)
 		return r;
-	if (bootsplit_geom_disk(&x->gpt, p1, &x->d) < 0)
-		return log_error(ENOENT, "\"%s\" has no partition %u in its GPT", disk, p1);
+	r = bootsplit_disk_from_gpt(&x->gpt, p1, &x->d);
+	if (r < 0)
+		return r;
 	r = blkdev_open(node, BLKDEV_RDONLY, &x->part);
 	if (r < 0)
 		return r;
-	return bootsplit_geom_fs(x->part, true, &x->fs, x->r_uuid, &x->tail);
+	return bootsplit_fs_read_mounted(x->part, &x->fs, x->r_uuid, &x->tail);
 }
 
 /* Plans; on a refusal says why with the growth that would help. */

@@ -109,7 +109,7 @@ int bootpart_sync_kernel(const char *disk, const char *part, unsigned partno)
 		return r;
 	if ((unsigned long long)have == p.size)
 		return 0;
-	log_info("telling the kernel \"%s\" grew from %lld to %llu bytes", part, have,
+	log_info("telling the kernel \"%s\" changed from %lld to %llu bytes", part, have,
 		 (unsigned long long)p.size);
 	fd = open(disk, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -123,4 +123,78 @@ int bootpart_sync_kernel(const char *disk, const char *part, unsigned partno)
 		return log_error_errno(r, "cannot resize partition %u of \"%s\" in the kernel", partno,
 				       disk);
 	return 0;
+}
+
+/* /dev/NAME when it is the kernel's partition, else a node made in
+ * node_dir from sysfs's dev numbers (an initramfs without udev, or a host
+ * whose devtmpfs was slower than us). */
+static int part_node(const char *name, const char *node_dir, char *out, size_t n)
+{
+	char path[300];
+	unsigned ma, mi;
+	struct stat st;
+	FILE *f;
+	int k;
+
+	snprintf(path, sizeof(path), "/sys/class/block/%s/dev", name);
+	f = fopen(path, "re");
+	if (!f)
+		return log_error_errno(errno, "cannot read \"%s\"", path);
+	k = fscanf(f, "%u:%u", &ma, &mi);
+	fclose(f);
+	if (k != 2)
+		return log_error(EIO, "cannot parse \"%s\"", path);
+	if ((size_t)snprintf(out, n, "/dev/%s", name) < n && stat(out, &st) == 0 &&
+	    S_ISBLK(st.st_mode) && st.st_rdev == makedev(ma, mi))
+		return 0;
+	if ((size_t)snprintf(out, n, "%s/%s", node_dir, name) >= n)
+		return log_error(ENAMETOOLONG, "node path for \"%s\" is too long", name);
+	(void)unlink(out);
+	if (mknod(out, S_IFBLK | 0600, makedev(ma, mi)) < 0)
+		return log_error_errno(errno, "cannot make the node \"%s\"", out);
+	return 0;
+}
+
+int bootpart_node(const char *disk, unsigned partno, const char *node_dir, char *out, size_t n)
+{
+	char name[256];
+	struct blkpg_partition bp = { 0 };
+	struct blkpg_ioctl_arg arg = { .op = BLKPG_ADD_PARTITION, .datalen = sizeof(bp),
+				       .data = &bp };
+	struct parttable_part p;
+	struct blkdev *d = NULL;
+	int fd, r;
+
+	r = kernel_part_name(disk, partno, name, sizeof(name));
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		r = blkdev_open(disk, BLKDEV_RDONLY, &d);
+		if (r < 0)
+			return r;
+		r = parttable_find(d, partno, &p);
+		blkdev_close(d);
+		if (r < 0)
+			return r;
+		log_info("telling the kernel about partition %u of \"%s\"", partno, disk);
+		fd = open(disk, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return log_error_errno(errno, "cannot open \"%s\"", disk);
+		bp.start = (long long)p.start;
+		bp.length = (long long)p.size;
+		bp.pno = (int)partno;
+		r = ioctl(fd, BLKPG, &arg) < 0 ? -errno : 0;
+		close(fd);
+		if (r < 0)
+			return log_error_errno(r, "cannot add partition %u of \"%s\" to the kernel",
+					       partno, disk);
+		r = kernel_part_name(disk, partno, name, sizeof(name));
+		if (r <= 0)
+			return r < 0 ? r : log_error(ENOENT, "the kernel did not add partition %u of "
+						     "\"%s\"", partno, disk);
+	}
+	r = bootpart_sync_kernel(disk, name, partno);
+	if (r < 0)
+		return r;
+	return part_node(name, node_dir, out, n);
 }

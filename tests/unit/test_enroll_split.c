@@ -181,14 +181,14 @@ TEST(enroll_split_geom_disk_from_gpt)
 					.free_number = 2 };
 	struct bootsplit_disk d;
 
-	CHECK_EQ_INT(bootsplit_geom_disk(&g, 1, &d), 0);
+	CHECK_EQ_INT(bootsplit_disk_from_gpt(&g, 1, &d), 0);
 	CHECK_EQ_INT(d.p1_first, 79872);
 	CHECK_EQ_INT(d.p1_last, 694271);
 	CHECK_EQ_INT(d.last_usable, 696286);
 	CHECK_EQ_INT(d.free_number, 2);
 	CHECK(!d.partition_behind);
-	CHECK_EQ_INT(bootsplit_geom_disk(&g, 3, &d), -ENOENT);
+	CHECK_EQ_INT(bootsplit_disk_from_gpt(&g, 3, &d), -ENOENT);
 	/* p15 has p1 behind it */
-	CHECK_EQ_INT(bootsplit_geom_disk(&g, 15, &d), 0);
+	CHECK_EQ_INT(bootsplit_disk_from_gpt(&g, 15, &d), 0);
 	CHECK(d.partition_behind);
 }
