@@ -17,6 +17,8 @@
 #include "bootsplit_geom.h"
 #include "config.h"
 #include "crypto.h"
+#include "fileio.h"
+#include "bootsplit_text.h"
 #include "enroll_split_loaders.h"
 #include "ext4tail.h"
 #include "log.h"
@@ -115,6 +117,30 @@ static int check_boot_size(const char *root, uint64_t boot_mib)
 				 (unsigned long long)((boot_bytes + MIB - 1) / MIB), boot,
 				 (unsigned long long)need);
 	return 0;
+}
+
+/* Step 4 adds /boot to R's /etc/fstab: it must be a file that edit can
+ * take (no other /boot mount), or the first boot would stop half way. */
+static int check_fstab(const char *root, const char *b)
+{
+	char path[PATH_MAX], *text = NULL, *out = NULL;
+	size_t len;
+	int r;
+
+	in_root(root, "/etc/fstab", path, sizeof(path));
+	r = fileio_read_at(AT_FDCWD, path, 1u << 20, &text, &len);
+	if (r == -ENOENT || r == -ELOOP)
+		return log_error(-r, "\"%s\" is %s: the /boot split adds /boot's mount to it",
+				 path, r == -ENOENT ? "missing" : "a symbolic link");
+	if (r < 0)
+		return r;
+	r = bootsplit_fstab_add(text, b, &out);
+	free(text);
+	free(out);
+	if (r == -EEXIST)
+		return log_error(EEXIST, "\"%s\" already mounts something on /boot while /boot is a "
+				 "directory of the root: remove that line first", path);
+	return r < 0 ? log_error(-r, "cannot plan the /boot line of \"%s\"", path) : 0;
 }
 
 struct split_disk {
@@ -260,6 +286,8 @@ int enroll_split_prepare(const struct enroll_split_req *q, struct enroll_split *
 	r = check_boot_size(q->root, q->boot_mib);
 	if (r == 0)
 		r = split_ids(q->old_conf, s);
+	if (r == 0)
+		r = check_fstab(q->root, s->b_uuid);
 	snprintf(s->size, sizeof(s->size), "%llu", (unsigned long long)q->boot_mib);
 	if (r == 0)
 		r = split_disk_read(q->node, &x);

@@ -85,6 +85,8 @@ disk() {
 	chmod +x "$mnt/usr/sbin/update-initramfs"
 	: >"$mnt/usr/share/initramfs-tools/hooks/rootcrypt"
 	printf 'GRUB_CMDLINE_LINUX="console=ttyS0"\n' >"$mnt/etc/default/grub"
+	printf 'UUID=%s / ext4 errors=remount-ro 0 1\nUUID=ABCD-1234 /boot/efi vfat umask=0077 0 1\n' "$R" \
+		>"$mnt/etc/fstab"
 	sync
 }
 # The disk outside p1 (tables, p14, p15, backup GPT) and the root tree.
@@ -200,6 +202,13 @@ dd if="$loop" of="$t/s0-grub" bs=512 count=1 iflag=direct status=none
 dd if="$t/s0-other" of="$loop" bs=512 count=1 conv=notrunc oflag=direct status=none
 expect_refusal "sector 0 not GRUB's" "BIOS boot loader cannot be switched to /boot's new partition" --boot-size 72
 dd if="$t/s0-grub" of="$loop" bs=512 count=1 conv=notrunc oflag=direct status=none
+# step 4 could not add /boot to fstab: one already mounts something there
+cp "$mnt/etc/fstab" "$t/fstab"
+printf 'LABEL=old /boot ext4 defaults 0 2\n' >>"$mnt/etc/fstab"
+sync
+expect_refusal "fstab mounts /boot already" "already mounts something on /boot" --boot-size 72
+cp "$t/fstab" "$mnt/etc/fstab"
+sync
 # the detached layout keeps its rule: the header needs a separate file system
 expect_refusal "detached" "root file system being encrypted" --layout detached --header /boot/h.img
 
@@ -241,5 +250,27 @@ if command -v mkfs.xfs >/dev/null; then
 		'/boot is inside the XFS root and XFS cannot shrink: grow the disk by [0-9]* MiB' --boot-size 72
 else
 	echo "XFS refusal skipped: no mkfs.xfs"
+fi
+# --- the contract: what enroll recorded and staged is what the boot side runs ---
+# (the split as `rootcrypt boot` runs it, through the test build's hidden
+# `debug-bootsplit run`, on the unmounted disk)
+if [ -n "${ROOTCRYPT_TEST:-}" ] && command -v unshare >/dev/null; then
+	disk "mkfs.ext4 -q -F -U $R" 340
+	enroll --boot-size 72 >/dev/null || die "enroll before the boot side's run failed"
+	B=$(key boot_split_uuid) PB=$(key boot_split_partuuid)
+	cp "$conf" "$t/boot.conf"
+	umount "$mnt"
+	rc=0
+	unshare -m "$ROOTCRYPT_TEST" debug-bootsplit run --work "$t/work" --config "$t/boot.conf" \
+		"$loop" "${loop}p1" 1 >"$t/run.log" 2>&1 || rc=$?
+	[ "$rc" = 0 ] || { tail -n 20 "$t/run.log"; die "the boot side's split run failed on what enroll staged"; }
+	sfdisk -d "$loop" | grep "^${loop}p2 :" | grep -qi "uuid=$PB" || die "no partition 2 with PB after the run"
+	mtype -i "${loop}p15" ::/EFI/debian/grub.cfg 2>/dev/null | grep -q "search.fs_uuid $B root hd0,gpt2" ||
+		die "the ESP stub does not name B after the run"
+	ks=$(od -An -tu8 -j $((0x5c)) -N8 "$loop" | tr -d ' ')
+	[ "$ks" = $((2048 + 4096)) ] || die "sector 0 points at $ks, not the staged core at p14 + half"
+	echo "boot side: split done from enroll's config and staging (pB = PB, stub names B, BIOS core switched)"
+else
+	echo "boot side's run skipped: no ROOTCRYPT_TEST (the test build) or unshare"
 fi
 echo "ok"
