@@ -286,8 +286,6 @@ int enroll_split_prepare(const struct enroll_split_req *q, struct enroll_split *
 	r = check_boot_size(q->root, q->boot_mib);
 	if (r == 0)
 		r = split_ids(q->old_conf, s);
-	if (r == 0)
-		r = check_fstab(q->root, s->b_uuid);
 	snprintf(s->size, sizeof(s->size), "%llu", (unsigned long long)q->boot_mib);
 	if (r == 0)
 		r = split_disk_read(q->node, &x);
@@ -301,6 +299,8 @@ int enroll_split_prepare(const struct enroll_split_req *q, struct enroll_split *
 		goto out;
 	}
 	r = split_plan(&x, q->boot_mib * MIB, &p);
+	if (r == 0)
+		r = check_fstab(q->root, s->b_uuid);
 	if (r == 0)
 		r = enroll_split_esp(x.disk, &x.gpt, x.r_uuid, s->b_uuid, p.pb_number, s->esp_files,
 				     sizeof(s->esp_files), &esp);
