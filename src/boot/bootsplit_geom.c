@@ -10,14 +10,17 @@
 
 #define MIB (1ull << 20)
 
-int bootsplit_fs_read(struct blkdev *d, struct bootsplit_fs *ret, char uuid[37])
+/* tail: NULL = read, use and free ext4tail's reading; else handed back. */
+static int fs_read(struct blkdev *d, bool mounted, struct bootsplit_fs *ret, char uuid[37],
+		   struct ext4tail *tail)
 {
 	struct fsprobe_fs probe;
 	const char *sig = NULL;
-	struct ext4tail t;
+	struct ext4tail own, *t = tail ? tail : &own;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
+	memset(t, 0, sizeof(*t));
 	r = fsprobe_read(d, &probe, &sig);
 	if (r < 0)
 		return r;
@@ -33,17 +36,29 @@ int bootsplit_fs_read(struct blkdev *d, struct bootsplit_fs *ret, char uuid[37])
 		return 0;
 	}
 	ret->type = BOOTSPLIT_FS_EXT4;
-	r = ext4tail_read(d, &t);
+	r = mounted ? ext4tail_read_mounted(d, t) : ext4tail_read(d, t);
 	if (r < 0)
 		return r;
-	ret->blocks_per_group = t.blocks_per_group;
-	ret->first_data_block = t.first_data_block;
+	ret->blocks_per_group = t->blocks_per_group;
+	ret->first_data_block = t->first_data_block;
 	/* group 0 carries the superblock, all descriptors and reserved GDT
 	 * blocks: no group's own metadata is larger */
-	ret->group_meta_blocks = ext4tail_group_meta(&t, 0, t.desc_blocks);
-	ret->keep_min = ext4tail_min_end(&t, BOOTSPLIT_GROUP_MARGIN);
-	ext4tail_free(&t);
+	ret->group_meta_blocks = ext4tail_group_meta(t, 0, t->desc_blocks);
+	ret->keep_min = ext4tail_min_end(t, BOOTSPLIT_GROUP_MARGIN);
+	if (!tail)
+		ext4tail_free(t);
 	return 0;
+}
+
+int bootsplit_fs_read(struct blkdev *d, struct bootsplit_fs *ret, char uuid[37])
+{
+	return fs_read(d, false, ret, uuid, NULL);
+}
+
+int bootsplit_fs_read_mounted(struct blkdev *d, struct bootsplit_fs *ret, char uuid[37],
+			      struct ext4tail *tail)
+{
+	return fs_read(d, true, ret, uuid, tail);
 }
 
 int bootsplit_disk_from_gpt(const struct parttable_gpt_info *g, unsigned partno,

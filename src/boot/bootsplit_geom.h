@@ -2,8 +2,10 @@
  * prints and records) and boot (F, where pB goes): the root file system's
  * geometry and the GPT around the root partition. Reads only. */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
 #include "blkdev.h"
+#include "ext4tail.h"
 #include "bootsplit_plan.h"
 #include "parttable.h"
 
@@ -12,6 +14,12 @@
  * -EOPNOTSUPP with one line when the file system is neither ext4 nor XFS or
  * ext4tail cannot model it now (e.g. a journal to replay); -errno. */
 int bootsplit_fs_read(struct blkdev *d, struct bootsplit_fs *ret, char uuid[37]);
+/* The same for enroll, on the device of the mounted root: ext4's "needs
+ * recovery" flag is ignored (ext4tail_read_mounted: advisory), and the
+ * ext4tail reading is handed back in *tail for the verdict at F (the caller
+ * frees it with ext4tail_free; it stays empty for XFS). */
+int bootsplit_fs_read_mounted(struct blkdev *d, struct bootsplit_fs *ret, char uuid[37],
+			      struct ext4tail *tail);
 
 /* The table around partition partno, as bootsplit_plan wants it. -ENOENT
  * (one line) when partno is not in the table. */

@@ -23,12 +23,15 @@
 #include "luks2.h"
 #include "enroll.h"
 #include "enroll_grub.h"
+#include "enroll_split.h"
 #include "log.h"
 #include "online_plan.h"
+#include "parse.h"
 
 struct enroll_ctx {
 	const char *root;   /* "/" or an image tree */
 	bool dry_run;
+	uint64_t boot_mib;  /* --boot-size: the /boot split's partition */
 };
 
 static void path_in(const struct enroll_ctx *c, const char *p, char *out, size_t n)
@@ -467,9 +470,10 @@ static int update_grub(const struct enroll_ctx *c, const char *params, const cha
 #define MIB(x) ((unsigned long long)(((x) + (1ull << 20) - 1) >> 20))
 
 /* GRUB reads the kernel and its configuration from /boot: when that is a
- * directory of the root being encrypted, the second boot stops at
- * "unknown filesystem" (issue 15). Until the /boot split exists, refuse. */
-static int check_boot_fs(const struct enroll_ctx *c)
+ * directory of the root being encrypted, GRUB stops at "unknown
+ * filesystem" on the second boot unless /boot gets a file system of its
+ * own first (issue 15: the /boot split). */
+static bool boot_inside_root(const struct enroll_ctx *c)
 {
 	char boot[PATH_MAX], rootp[PATH_MAX], grub[PATH_MAX];
 	struct stat bst, rst;
@@ -477,17 +481,54 @@ static int check_boot_fs(const struct enroll_ctx *c)
 	path_in(c, "/boot", boot, sizeof(boot));
 	path_in(c, "/", rootp, sizeof(rootp));
 	path_in(c, "/boot/grub", grub, sizeof(grub));
-	if (access(grub, F_OK) < 0 || stat(boot, &bst) < 0 || stat(rootp, &rst) < 0 ||
-	    bst.st_dev != rst.st_dev)
-		return 0;
-	return log_error(EINVAL, "\"%s\" is a directory of the root file system and GRUB reads "
-			 "the kernel from it: once the root is encrypted GRUB cannot boot; give "
-			 "/boot a file system of its own first", boot);
+	return access(grub, F_OK) == 0 && stat(boot, &bst) == 0 && stat(rootp, &rst) == 0 &&
+	       bst.st_dev == rst.st_dev;
+}
+
+/* The shift layout with /boot inside the root: the /boot split's plan,
+ * checks and staging (enroll_split.c), or a refusal. */
+static int plan_split(const struct enroll_ctx *c, const struct enroll_opts *o, const char *node,
+		      const char *old_conf, struct enroll_split *split)
+{
+	struct enroll_split_req q = { .root = c->root, .node = node, .boot_mib = c->boot_mib,
+				      .dry_run = c->dry_run, .old_conf = old_conf };
+
+	if (o->mode && !strcmp(o->mode, "online"))
+		return log_error(EOPNOTSUPP, "/boot is a directory of the root and its split is "
+				 "planned for the offline mode only: enroll with --mode offline");
+	if (!node[0])
+		return log_error(ENOENT, "/boot is a directory of the root, and %s is not readable "
+				 "here to plan giving /boot a partition of its own", o->device);
+	/* the ext4 tail check reads the bitmaps from the device */
+	sync();
+	return enroll_split_prepare(&q, split);
+}
+
+/* /boot is no longer a directory of the root because a first boot split it
+ * (/boot is B now, by fstab) but may have stopped before repointing both
+ * loaders: the split's lines stay, or the boot side would encrypt the root
+ * with a loader still reading R. */
+static void keep_split_lines(const struct enroll_ctx *c, struct enroll_opts *o,
+			     const char *old_conf, struct enroll_split *split)
+{
+	char boot[PATH_MAX], dev[PATH_MAX], uuid[64];
+
+	if (enroll_split_from_conf(old_conf, split) != 1)
+		return;
+	path_in(c, "/boot", boot, sizeof(boot));
+	if (mount_source(boot, dev, sizeof(dev)) < 0 ||
+	    blkid_tag(dev, "UUID", uuid, sizeof(uuid)) < 0 || strcmp(uuid, split->b_uuid) != 0)
+		return;
+	printf("  /boot is the split's file system (UUID %s): its boot_split_* lines stay, so "
+	       "the next boot finishes repointing the boot loaders if a boot stopped before\n",
+	       split->b_uuid);
+	enroll_split_opts(split, o);
 }
 
 /* Says what the first boot will do with the root partition, by the
  * engine's rules, or refuses (nothing written yet) when it cannot work. */
-static int say_plan(const struct enroll_ctx *c, const struct enroll_opts *o, const char *node)
+static int say_plan(const struct enroll_ctx *c, struct enroll_opts *o, const char *node,
+		    const char *old_conf, struct enroll_split *split)
 {
 	struct enroll_geom g;
 	uint64_t bytes, room;
@@ -495,11 +536,21 @@ static int say_plan(const struct enroll_ctx *c, const struct enroll_opts *o, con
 	bool online;
 	int r;
 
-	r = check_boot_fs(c);
-	if (r == 0)
-		r = check_grub_snippets(c);
+	r = check_grub_snippets(c);
 	if (r < 0)
 		return r;
+	if (boot_inside_root(c)) {
+		if (!strcmp(o->layout, "detached"))
+			return log_error(EINVAL, "/boot is a directory of the root file system and "
+					 "GRUB reads the kernel from it: once the root is encrypted "
+					 "GRUB cannot boot; give /boot a file system of its own "
+					 "first, or use the shift layout (it splits /boot off)");
+		r = plan_split(c, o, node, old_conf, split);
+		if (r == 0)
+			enroll_split_opts(split, o);
+		return r;
+	}
+	keep_split_lines(c, o, old_conf, split);
 
 	if (!strcmp(o->layout, "detached")) {
 		printf("  plan: the first boot writes the LUKS2 header to \"%s\" on %s (a file system "
@@ -566,7 +617,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"rootcrypt enroll --vault URL [--secret NAME] [--kek KEY-URL] [--kek-alg ALG]\n"
 		"                 [--layout shift|detached] [--header PATH] [--header-device SPEC]\n"
-		"                 [--mode offline|online]\n"
+		"                 [--mode offline|online] [--boot-size MIB]\n"
 		"                 [--device PARTUUID=...|DEV]\n"
 		"                 [--name NAME] [--client-id ID] [--root DIR] [--dry-run]\n"
 		"rootcrypt enroll --undo [--root DIR]\n\n"
@@ -576,7 +627,8 @@ static void usage(FILE *f)
 		"It first says what the first boot will do for the layout it finds, and refuses,\n"
 		"writing nothing, when that cannot work. --dry-run says the same and writes nothing.\n"
 		"Lines of an existing /etc/rootcrypt.conf it does not set (ca_file, resolve, ...)\n"
-		"are kept.\n");
+		"are kept. When /boot is a directory of the root (shift layout), the first boot\n"
+		"gives it a partition of its own first: --boot-size MiB (default 512, at least 64).\n");
 }
 
 int cmd_enroll(int argc, char **argv)
@@ -596,11 +648,13 @@ int cmd_enroll(int argc, char **argv)
 		{ "root", required_argument, NULL, 'r' },
 		{ "dry-run", no_argument, NULL, 'D' },
 		{ "undo", no_argument, NULL, 'u' },
+		{ "boot-size", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct enroll_opts o = { .name = "root", .layout = "shift", .mode = "offline" };
-	struct enroll_ctx c = { .root = "/" };
+	struct enroll_ctx c = { .root = "/", .boot_mib = ENROLL_SPLIT_DEFAULT_MIB };
+	struct enroll_split split;
 	char dev[PATH_MAX], stable[PATH_MAX + 16], mnt[PATH_MAX], header_dev[PATH_MAX + 16];
 	char node[PATH_MAX];
 	char *conf = NULL, *params = NULL, *grub_lines = NULL, *old_conf = NULL;
@@ -625,6 +679,17 @@ int cmd_enroll(int argc, char **argv)
 		case 'r': c.root = optarg; break;
 		case 'D': c.dry_run = true; break;
 		case 'u': undo = true; break;
+		case 'B': {
+			int mib;
+
+			if (parse_int(optarg, (int)(BOOTSPLIT_MIN_BOOT_SIZE >> 20), 1048576, &mib) < 0) {
+				log_error(EINVAL, "--boot-size \"%s\": a number of MiB, at least %llu",
+					  optarg, BOOTSPLIT_MIN_BOOT_SIZE >> 20);
+				return CMD_USAGE;
+			}
+			c.boot_mib = (uint64_t)mib;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return CMD_USAGE;
 		}
@@ -637,8 +702,15 @@ int cmd_enroll(int argc, char **argv)
 		char path[PATH_MAX];
 
 		printf("rootcrypt enroll --undo%s:\n", c.dry_run ? " (dry run)" : "");
-		r = update_grub(&c, "", NULL, NULL);
 		path_in(&c, "/etc/rootcrypt.conf", path, sizeof(path));
+		old_conf = read_file(path);
+		if (mount_source(c.root, node, sizeof(node)) < 0)
+			node[0] = '\0';
+		r = enroll_split_undo(c.root, node, old_conf, c.dry_run);
+		free(old_conf);
+		if (r < 0)
+			return r;
+		r = update_grub(&c, "", NULL, NULL);
 		printf("  removing %s\n", path);
 		if (!c.dry_run && unlink(path) < 0 && errno != ENOENT)
 			return log_error_errno(errno, "cannot remove \"%s\"", path);
@@ -702,11 +774,11 @@ int cmd_enroll(int argc, char **argv)
 
 	printf("rootcrypt enroll%s: root device %s, layout %s, mode %s, vault %s\n",
 	       c.dry_run ? " (dry run)" : "", o.device, o.layout, o.mode, o.vault);
-	r = say_plan(&c, &o, node);
-	if (r < 0)
-		return r;
 	path_in(&c, "/etc/rootcrypt.conf", dev, sizeof(dev));
 	old_conf = read_file(dev);
+	r = say_plan(&c, &o, node, old_conf, &split);
+	if (r < 0)
+		goto out;
 	conf = enroll_config_merge(old_conf, &o);
 	params = enroll_kernel_params(&o);
 	grub_lines = enroll_grub_root_lines(&o);

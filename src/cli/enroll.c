@@ -44,6 +44,15 @@ char *enroll_config_text(const struct enroll_opts *o)
 	add_line(f, "header_device", o->header_device);
 	add_line(f, "client_id", o->client_id);
 	add_line(f, "mode", o->mode ? o->mode : "offline");
+	if (o->boot_split_uuid) {
+		add_line(f, "boot_split_uuid", o->boot_split_uuid);
+		add_line(f, "boot_split_partuuid", o->boot_split_partuuid);
+		add_line(f, "boot_split_size", o->boot_split_size);
+		add_line(f, "boot_split_core", o->boot_split_core);
+		add_line(f, "boot_split_core_sha256", o->boot_split_core ? o->boot_split_core_sha256
+									 : NULL);
+		add_line(f, "boot_split_esp_files", o->boot_split_esp_files);
+	}
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
@@ -103,6 +112,10 @@ static const char *const managed_keys[] = {
 
 bool enroll_key_is_managed(const char *key)
 {
+	/* every boot_split_* line: a re-enroll plans the split again (or
+	 * none, once /boot has a file system of its own) */
+	if (strncmp(key, "boot_split_", 11) == 0)
+		return true;
 	for (size_t i = 0; i < sizeof(managed_keys) / sizeof(managed_keys[0]); i++)
 		if (strcmp(key, managed_keys[i]) == 0)
 			return true;

@@ -17,6 +17,14 @@ struct enroll_opts {
 	const char *header_device; /* the file system holding it (e.g. /boot), or NULL */
 	const char *client_id;  /* user-assigned identity or NULL */
 	const char *mode;       /* offline (default) | online */
+	/* The /boot split (src/boot/BOOT.md), when /boot is a directory of the
+	 * root: boot_split_uuid NULL = no split. Sizes in MiB as text. */
+	const char *boot_split_uuid;        /* B */
+	const char *boot_split_partuuid;    /* PB */
+	const char *boot_split_size;        /* N */
+	const char *boot_split_core;        /* staged BIOS core (path on the root) or NULL */
+	const char *boot_split_core_sha256;
+	const char *boot_split_esp_files;   /* ESP files naming R, space separated, or NULL */
 };
 
 /* /etc/rootcrypt.conf contents ("key = value" lines); malloc'ed. */

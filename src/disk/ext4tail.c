@@ -271,7 +271,7 @@ static int scan_group(struct blkdev *d, struct ext4tail *t, uint32_t g, const st
 	return 0;
 }
 
-int ext4tail_read(struct blkdev *d, struct ext4tail *t)
+static int read_tail(struct blkdev *d, struct ext4tail *t, bool mounted)
 {
 	uint8_t *buf = blkdev_alloc(1024), *gdt = NULL;
 	struct extent *x = NULL;
@@ -285,6 +285,10 @@ int ext4tail_read(struct blkdev *d, struct ext4tail *t)
 	r = blkdev_read(d, buf, 1024, 1024);
 	if (r < 0)
 		goto out;
+	/* A mounted ext4 says "needs recovery" until it is unmounted: its
+	 * journal is in use, not waiting to be replayed. */
+	if (mounted)
+		buf[0x60] &= (uint8_t)~INCOMPAT_RECOVER;
 	r = ext4tail_parse_super(buf, t, &why);
 	if (r == -EOPNOTSUPP) {
 		log_error(EOPNOTSUPP, "'%s': cannot tell whether a shrink moves data: the ext4 "
@@ -359,6 +363,16 @@ out:
 	if (r < 0)
 		ext4tail_free(t);
 	return r;
+}
+
+int ext4tail_read(struct blkdev *d, struct ext4tail *t)
+{
+	return read_tail(d, t, false);
+}
+
+int ext4tail_read_mounted(struct blkdev *d, struct ext4tail *t)
+{
+	return read_tail(d, t, true);
 }
 
 /* What resize2fs keeps when asked for fb blocks (adjust_fs_info): a last

@@ -61,6 +61,10 @@ int ext4tail_parse_groups(const uint8_t *gdt, size_t len, struct ext4tail *t);
 /* Reads d (a file system from offset 0) into t and scans its bitmaps from
  * the end down. One error line on failure; ext4tail_free() afterwards. */
 int ext4tail_read(struct blkdev *d, struct ext4tail *t);
+/* The same on the device of a mounted file system (enroll's advisory
+ * check): its "needs recovery" flag is ignored, and what the bitmaps say is
+ * only as recent as the last sync. */
+int ext4tail_read_mounted(struct blkdev *d, struct ext4tail *t);
 void ext4tail_free(struct ext4tail *t);
 /* Whether block blk is in use: any group's metadata, or set in its group's
  * block bitmap (read from d). t from ext4tail_read(). */
