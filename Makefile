@@ -156,10 +156,12 @@ qemu-test: rootcrypt
 .PHONY: qemu-test
 
 # Firmware boots (issue 15; as root, not part of qemu-test: ~20 min under
-# TCG), cloud-layout images enrolled from the package, through SeaBIOS and
-# OVMF + GRUB: L3 (separate /boot): encrypt, unlock; L1 (/boot inside the
-# root filling the disk): the first boot splits /boot off and encrypts,
-# later boots unlock.
+# TCG), cloud-layout images with rootcrypt installed from the package,
+# through SeaBIOS and OVMF + GRUB: L3 (separate /boot, XFS root, dracut):
+# enroll on the running guest, encrypt, unlock; L1 (/boot inside the ext4
+# root filling the disk, initramfs-tools, enrolled in the image tree): the
+# first boot splits /boot off and encrypts, the next unlocks and runs
+# update-initramfs + update-grub, the last unlocks with what they wrote.
 qemu-firmware: rootcrypt
 	bash qemu/firmware-encrypt.sh
 	bash qemu/firmware-split.sh
@@ -167,11 +169,12 @@ qemu-firmware: rootcrypt
 
 # What does not fit CI's hour: the boot scenarios, the firmware boots, the
 # plain L1 image through both firmwares (GRUB alone, no rootcrypt), and L1
-# with a power cut as each step of the /boot split starts (UEFI first).
+# with a power cut as each step of the /boot split starts (UEFI first),
+# whose unlocked system then installs a second kernel package and boots it.
 qemu-test-full: qemu-test qemu-firmware
 	bash qemu/firmware-boot.sh
 	bash qemu/firmware-split.sh --first uefi \
-		--cuts "shrink table fill fstab switch-esp switch-bios"
+		--cuts "shrink table fill fstab switch-esp switch-bios" --kernel-update
 .PHONY: qemu-test-full
 
 # Not a test: in-guest throughput on a throttled disk (rootcrypt vs dd via dm-crypt).

@@ -13,18 +13,24 @@
 # clean. Boot 2 (the other firmware) must unlock through GRUB reading the
 # new /boot, then run update-initramfs + update-grub as a package update
 # does; boot 3 (first firmware) must unlock with what they wrote.
+# --kernel-update: boot 2 instead installs a second kernel package (the
+# newest cloud kernel apt knows, newer than the image's) with dpkg -i: its
+# postinst hooks make its initramfs with initramfs-tools and rootcrypt's
+# hook, and run update-grub; boot 3 must boot that kernel through GRUB's
+# default entry and unlock.
 # --cuts STEPS: before boot 1, power cuts: one boot per step named (e.g.
 # "table fill switch-esp"), each stopped by the firmware runner the moment
 # the console shows that step starting; the next boot carries on.
 # Usage: firmware-split.sh [--out DIR] [--timeout S (900)] [--first bios|uefi]
-#                          [--cuts "STEP..."]
+#                          [--cuts "STEP..."] [--kernel-update]
 # Exit 0 every boot as expected, 1 otherwise (the report says where).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || die "needs root"
-out= timeout=900 first=bios cuts=
+out= timeout=900 first=bios cuts= kupdate=
 while [ $# -gt 0 ]; do
 	case $1 in
+	--kernel-update) kupdate=1; shift; continue ;;
 	--out) out=$2 ;; --timeout) timeout=$2 ;; --first) first=$2 ;; --cuts) cuts=$2 ;;
 	*) die "firmware-split.sh: unknown option '$1'" ;;
 	esac
@@ -51,7 +57,12 @@ cp "\$MNT/etc/rootcrypt.conf" "$out/rootcrypt.conf"
 cp "\$MNT/boot/grub/grub.cfg" "$out/grub.cfg"
 : >"\$MNT/var/lib/rctest-update-request"
 HOOK
-bash "$QEMU_DIR/mkcloudimg.sh" "$d" --hook "bash $out/enroll-hook.sh"
+kadd=() KVER2=
+if [ -n "$kupdate" ]; then
+	kadd=(--add "$(update_kernel_deb):/var/lib/rctest-kernel")
+	KVER2=$(update_kver)
+fi
+bash "$QEMU_DIR/mkcloudimg.sh" "$d" ${kadd[@]+"${kadd[@]}"} --hook "bash $out/enroll-hook.sh"
 # shellcheck disable=SC1090
 . "$d.env"
 echo "enroll said:"; sed 's/^/  /' "$out/enroll.out"
@@ -61,15 +72,7 @@ conf() { sed -n "s/^$1 = //p" "$out/rootcrypt.conf"; }
 B=$(conf boot_split_uuid) PB=$(conf boot_split_partuuid)
 [ -n "$B" ] && [ -n "$PB" ] || die "enroll configured no /boot split"
 
-mkdir -p "$out/fake"
-cp "$Q/fake-ca/ca.pem" "$Q/fake-ca/ca.key" "$out/fake/"
-python3 "$REPO/tests/fake/fake_azure.py" --state-dir "$out/fake" 2>"$out/fake.log" &
-fake_pid=$!
-i=0
-while [ ! -s "$out/fake/ports.json" ]; do
-	i=$((i + 1)); [ $i -lt 300 ] || die "fake_azure.py did not start"
-	sleep 0.1
-done
+fake_start "$out/fake"
 
 t_of() { sed -n "s/^\([0-9.]*\) $1.*/\1/p" "$2" | head -n1; }
 report() { # NAME
@@ -151,14 +154,21 @@ if ok boot2 && ! grep -qa 'rootcrypt: encrypting\|/boot split: step' "$out/boot2
 else
 	fail "boot 2"
 fi
-if grep -qa '^RCTEST:update-ok .*root=/dev/mapper/root' "$out/boot2.log"; then
-	echo "boot 2: update-initramfs + update-grub on the encrypted system: root=/dev/mapper/root kept"
+if [ -z "$kupdate" ]; then
+	if grep -qa '^RCTEST:update-ok .*root=/dev/mapper/root' "$out/boot2.log"; then
+		echo "boot 2: update-initramfs + update-grub on the encrypted system: root=/dev/mapper/root kept"
+	else
+		fail "boot 2: update-initramfs + update-grub on the encrypted system"
+	fi
+elif grep -qa "^RCTEST:update-ok .*vmlinuz-$KVER2 .*root=/dev/mapper/root" "$out/boot2.log"; then
+	echo "boot 2: kernel $KVER2 installed on the encrypted system (dpkg -i): grub.cfg boots it with root=/dev/mapper/root"
 else
-	fail "boot 2: update-initramfs + update-grub on the encrypted system"
+	fail "boot 2: kernel package $KVER2 installed on the encrypted system"
 fi
 bootn boot3 "$first" || :
-if ok boot3 && ! grep -qa 'rootcrypt: encrypting\|/boot split: step' "$out/boot3.log"; then
-	echo "boot 3: unlocked with the regenerated initramfs and grub.cfg"
+if ok boot3 && ! grep -qa 'rootcrypt: encrypting\|/boot split: step' "$out/boot3.log" &&
+	grep -qa "^RCTEST:booted root=/dev/mapper/root ${KVER2:-$KVER} " "$out/boot3.log"; then
+	echo "boot 3: kernel ${KVER2:-$KVER} (GRUB's default) unlocked with what boot 2 wrote"
 else
 	fail "boot 3"
 fi

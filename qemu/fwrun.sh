@@ -7,6 +7,8 @@
 #   [--vars FILE]  UEFI variable store to use and keep (default: a fresh copy
 #                  of OVMF_VARS_4M.fd, dropped afterwards)
 #   [--stop-on REGEX]  power off (QMP quit) once the log matches REGEX
+#   [--trace REGEX]    note every console line matching REGEX in LOG.runner
+#                      with its time (benchmarks; 0.2 s resolution)
 # bios: SeaBIOS (QEMU's default); uefi: OVMF_CODE_4M.fd read-only + a writable
 # OVMF_VARS_4M.fd copy as two pflash drives (Debian's ovmf).
 # Exit: 0 guest powered off, 3 stopped on REGEX, 124 timeout, else QEMU failed.
@@ -15,12 +17,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 args=("$@")
-fw= disk= log= timeout=400 mem=1024 smp=2 fake= vars= stop_on=
+fw= disk= log= timeout=400 mem=1024 smp=2 fake= vars= stop_on= trace=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--firmware) fw=$2 ;; --disk) disk=$2 ;; --log) log=$2 ;; --timeout) timeout=$2 ;;
 	--mem) mem=$2 ;; --smp) smp=$2 ;; --fake) fake=$2 ;; --vars) vars=$2 ;;
-	--stop-on) stop_on=$2 ;;
+	--stop-on) stop_on=$2 ;; --trace) trace=$2 ;;
 	*) die "fwrun.sh: unknown option '$1'" ;;
 	esac
 	shift 2
@@ -69,8 +71,14 @@ note() { echo "$(elapsed) $*" >>"$log.runner"; }
 note "started qemu pid $pid firmware $fw"
 [ -z "${RCTEST_STALL_RETRIED:-}" ] || note "second attempt: the first stalled or panicked in the kernel before /init ($log.stall1)"
 stall_s=${RCTEST_STALL_S:-$(scaled 60)}
-seen_grub= seen_kernel= seen_root=
+seen_grub= seen_kernel= seen_root= traced=0
 while kill -0 "$pid" 2>/dev/null; do
+	if [ -n "$trace" ] && [ "$(wc -l <"$log")" -gt "$traced" ]; then
+		n=$(wc -l <"$log")
+		sed -n "$((traced + 1)),${n}p" "$log" | tr -d '\r' | { grep -aE -- "$trace" || :; } |
+			while IFS= read -r l; do note "trace: $l"; done
+		traced=$n
+	fi
 	if [ -z "$seen_kernel" ] && grep -qa 'Linux version' "$log"; then note "kernel started"; seen_kernel=1; fi
 	if [ -z "$seen_root" ] && grep -qa 'RCTEST:booted' "$log"; then note "root up (RCTEST:booted)"; seen_root=1; fi
 	if [ -z "$seen_grub" ] && grep -qaE 'grub rescue>|error: ' "$log"; then

@@ -28,6 +28,66 @@ cloud_kver() {
 		sed -n 's/^ *Depends: linux-image-\(.*-cloud-amd64\)$/\1/p' | head -n1
 }
 
+# fake_start DIR: the fake IMDS + Key Vault (tests/fake) with a fresh state
+# in DIR and the cached test CA, log in DIR.log; sets fake_pid (the caller's
+# EXIT trap stops it).
+fake_start() {
+	local i=0
+	rm -rf "$1" && mkdir -p "$1"
+	cp "$Q/fake-ca/ca.pem" "$Q/fake-ca/ca.key" "$1/"
+	python3 "$REPO/tests/fake/fake_azure.py" --state-dir "$1" 2>"$1.log" &
+	fake_pid=$!
+	while [ ! -s "$1/ports.json" ]; do
+		i=$((i + 1)); [ $i -lt "$(($(scaled 30) * 10))" ] || die "fake_azure.py did not start"
+		sleep 0.1
+	done
+}
+
+# guest_enroll DIR ENROLL-ARGS...: reboot-triggered encryption as a user does
+# it on the running VM. Writes DIR/rctest-enroll.sh, which the image's
+# rctest-cloud runs once on a plain boot, and DIR/rctest-ca.pem (give both to
+# mkcloudimg.sh --add FILE:/var/lib): the fake vault's CA and the two
+# settings enroll has no option for (ca_file, resolve; enroll keeps lines it
+# does not set), then `rootcrypt enroll ENROLL-ARGS`.
+guest_enroll() {
+	local dir=$1; shift
+	cp "$Q/fake-ca/ca.pem" "$dir/rctest-ca.pem"
+	cat >"$dir/rctest-enroll.sh" <<ENROLL
+mkdir -p /etc/rootcrypt
+cp /var/lib/rctest-ca.pem /etc/rootcrypt/ca.pem
+printf 'ca_file = /etc/rootcrypt/ca.pem\nresolve = %s:443:%s\n' "$VAULT_HOST" "$VAULT_ADDR" >/etc/rootcrypt.conf
+rootcrypt enroll $*
+cat /etc/rootcrypt.conf
+ENROLL
+}
+
+# The kernel-update scenario's second kernel: the newest signed cloud kernel
+# package apt knows, when it sorts after the cached one (GRUB's default entry
+# is the newest version, as after a real upgrade). Prints nothing otherwise.
+update_kver() {
+	local k
+	k=$(apt-cache pkgnames linux-image- 2>/dev/null |
+		sed -n 's/^linux-image-\([0-9]*\.[0-9]*\.[0-9][^ ]*-cloud-amd64\)$/\1/p' | sort -V | tail -n1)
+	[ -n "$k" ] && [ "$k" != "$(cloud_kver)" ] &&
+		[ "$(printf '%s\n%s\n' "$k" "$(cloud_kver)" | sort -V | tail -n1)" = "$k" ] && echo "$k"
+}
+
+# update_kernel_deb: the second kernel's package, downloaded once into the
+# cache; prints its path.
+update_kernel_deb() {
+	local k d
+	k=$(update_kver)
+	[ -n "$k" ] || die "apt knows no cloud kernel newer than $(cloud_kver) (needed for the kernel update)"
+	d=$Q/kernel-update/$k
+	if [ ! -f "$d/.done" ]; then
+		log "kernel package $k (the update): download"
+		rm -rf "$d" && mkdir -p "$d"
+		(cd "$d" && apt-get download -q -o APT::Sandbox::User=root "linux-image-$k" >&2)
+		touch "$d/.done"
+	fi
+	ls "$d"/linux-image-*.deb
+}
+
 # in_chroot ROOT CMD...: run CMD in ROOT with /proc, /sys and /dev mounted in a
 # private mount namespace, so nothing stays mounted if we die half-way.
 in_chroot() {

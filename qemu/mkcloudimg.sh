@@ -9,9 +9,14 @@
 # / BOOTX64.EFI's embedded config), grub.cfg comes from the tree's own
 # update-grub, the kernel command line says root=UUID=.
 #
+# --gen dracut builds with dracut (and xfsprogs) instead of initramfs-tools,
+# with network-legacy chosen in /etc/dracut.conf.d (dracut's systemd-networkd
+# route needs dbus, which this minimal tree lacks); --root-fs xfs makes the
+# root XFS (as RHEL-family images), without the bigtime/inobtcount features
+# that bookworm's GRUB 2.06 (update-grub's grub-probe) cannot read.
 # The tree is a copy of the cached debootstrap root plus initramfs-tools,
 # grub-pc-bin, grub-efi-amd64-bin and grub2-common (cached once in
-# $Q/root-cloud), the cached cloud kernel in /boot and /usr/lib/modules, and
+# $Q/root-cloud, or $Q/root-cloud-dracut), the cached cloud kernel in /boot and /usr/lib/modules, and
 # rootcrypt installed from the package (--deb, default: `make deb`) with dpkg
 # inside the image, whose update-initramfs trigger regenerates the initramfs.
 # The host kernel has no vfat and parses no GPT on loop devices: the ESP is a
@@ -24,7 +29,12 @@
 # powers off (qemu/firmware-boot.sh reads it).
 #
 # Usage: mkcloudimg.sh OUT [--size-mib N (1200)] [--free-mib N (0)]
-#                          [--boot-mib N (0)] [--deb FILE] [--hook CMD]
+#                          [--boot-mib N (0)] [--deb FILE] [--add SRC:DIR]...
+#                          [--gen initramfs-tools|dracut] [--root-fs ext4|xfs]
+#                          [--hook CMD]
+#   --add SRC:DIR  copy the file SRC into DIR of the tree before the file
+#                system is made (mkfs -d lays it out at the start, not in
+#                the root's tail that a /boot split must find empty)
 #   --hook CMD   run CMD (bash -c) once GRUB is set up, with MNT (the mounted
 #                image root), LOOP (its loop device) and the functions
 #                img_chroot CMD... / img_host CMD... (see below)
@@ -34,11 +44,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || die "needs root (loop devices, mount, chroot)"
 out=${1:?usage: mkcloudimg.sh OUT [options]}; shift
-size_mib=1200 free_mib=0 boot_mib=0 deb= hook=
+size_mib=1200 free_mib=0 boot_mib=0 deb= hook= adds=() gen=initramfs-tools root_fs=ext4
 while [ $# -gt 0 ]; do
 	case $1 in
 	--size-mib) size_mib=$2 ;; --free-mib) free_mib=$2 ;; --boot-mib) boot_mib=$2 ;;
-	--deb) deb=$2 ;; --hook) hook=$2 ;;
+	--deb) deb=$2 ;; --hook) hook=$2 ;; --add) adds+=("$2") ;;
+	--gen) gen=$2 ;; --root-fs) root_fs=$2 ;;
 	*) die "mkcloudimg.sh: unknown option '$1'" ;;
 	esac
 	shift 2
@@ -49,6 +60,13 @@ done
 [ -d /usr/lib/grub/i386-pc ] && [ -d /usr/lib/grub/x86_64-efi ] ||
 	die "GRUB platforms missing (grub-pc-bin grub-efi-amd64-bin)"
 
+case $gen in
+initramfs-tools) gen_pkgs="initramfs-tools zstd" r=$Q/root-cloud ;;
+dracut) gen_pkgs="dracut dracut-network zstd iproute2 isc-dhcp-client procps iputils-arping xfsprogs"
+	r=$Q/root-cloud-dracut ;;
+*) die "mkcloudimg.sh: unknown generator '$gen'" ;;
+esac
+case $root_fs in ext4 | xfs) ;; *) die "mkcloudimg.sh: unknown root file system '$root_fs'" ;; esac
 KVER=$(bash "$QEMU_DIR/build-root.sh" initramfs-tools | tail -n1)
 k=$Q/kernel/$KVER
 [ -f "$k/.done" ] || die "no cached kernel $KVER"
@@ -56,19 +74,24 @@ k=$Q/kernel/$KVER
 # The cached image tree: base + initramfs-tools + GRUB (tools and both
 # platforms' modules) + the kernel's modules. Built once per kernel.
 cloud_root() {
-	local r=$Q/root-cloud
 	[ "$(cat "$r/.done" 2>/dev/null)" = "$KVER" ] && return 0
 	exec 8>"$r.lock"
 	flock 8
 	[ "$(cat "$r/.done" 2>/dev/null)" = "$KVER" ] && { exec 8>&-; return 0; }
-	log "image root (kernel $KVER, initramfs-tools, GRUB)"
+	log "image root (kernel $KVER, $gen, GRUB)"
 	rm -rf "$r.new"
 	cp -a "$Q/base" "$r.new"
 	rm -f "$r.new/.done"
 	cp /etc/resolv.conf "$r.new/etc/resolv.conf"
+	# shellcheck disable=SC2086
 	in_chroot "$r.new" apt-get install -y -q --no-install-recommends \
-		initramfs-tools zstd grub-pc-bin grub-efi-amd64-bin grub2-common \
-		>"$Q/apt-cloud.log" 2>&1 || { tail -n 20 "$Q/apt-cloud.log" >&2; die "apt-get install in the image root failed"; }
+		$gen_pkgs grub-pc-bin grub-efi-amd64-bin grub2-common \
+		>"$Q/apt-cloud-$gen.log" 2>&1 || { tail -n 20 "$Q/apt-cloud-$gen.log" >&2; die "apt-get install in the image root failed"; }
+	if [ "$gen" = dracut ]; then
+		mkdir -p "$r.new/etc/dracut.conf.d"
+		printf 'add_dracutmodules+=" network-legacy "\nomit_dracutmodules+=" ifcfg "\n' \
+			>"$r.new/etc/dracut.conf.d/10-network-legacy.conf"
+	fi
 	in_chroot "$r.new" apt-get clean
 	mkdir -p "$r.new/usr/lib/modules"
 	cp -a "$k/modules" "$r.new/usr/lib/modules/$KVER"
@@ -121,11 +144,20 @@ PART_UUID=$(sfdisk --part-uuid "$out" 1)
 # with mkfs.ext4 -d, then filled through the loop mount.
 log "root file system (${root_mib} MiB) from the image tree"
 tree=$w/tree
-cp -a "$Q/root-cloud" "$tree"
+cp -a "$r" "$tree"
 rm -f "$tree/.done" "$tree/etc/resolv.conf"
-mkfs.ext4 -q -F -L cloudimg-rootfs -U "$FS_UUID" -d "$tree" "$w/root.img" "${root_mib}M" >/dev/null
+for a in ${adds[@]+"${adds[@]}"}; do
+	mkdir -p "$tree/${a#*:}" && cp "${a%%:*}" "$tree/${a#*:}/"
+done
+if [ "$root_fs" = ext4 ]; then
+	mkfs.ext4 -q -F -L cloudimg-rootfs -U "$FS_UUID" -d "$tree" "$w/root.img" "${root_mib}M" >/dev/null
+	rm -rf "$tree"
+else # mkfs.xfs cannot fill from a tree: copied in through the mount below
+	truncate -s "${root_mib}M" "$w/root.img"
+	mkfs.xfs -q -f -L root -m uuid="$FS_UUID",bigtime=0,inobtcount=0 "$w/root.img" >/dev/null
+fi
 dd if="$w/root.img" of="$out" bs=1M seek="$root_start" conv=notrunc,sparse status=none
-rm -rf "$tree" "$w/root.img"
+rm -f "$w/root.img"
 if [ -n "$BOOT_PART" ]; then
 	mkfs.ext4 -q -F -L boot -U "$BOOT_UUID" "$w/boot.img" "${boot_mib}M" >/dev/null
 	dd if="$w/boot.img" of="$out" bs=1M seek="$boot_start" conv=notrunc,sparse status=none
@@ -142,8 +174,12 @@ for p in 1 14 15 $BOOT_PART; do
 	i=0; while [ ! -b "${loop}p$p" ]; do i=$((i + 1)); [ $i -lt 50 ] || die "no ${loop}p$p"; sleep 0.1; done
 done
 mkdir -p "$mnt"
-mount -t ext4 "${loop}p1" "$mnt"
+mount -t "$root_fs" "${loop}p1" "$mnt"
 rmdir "$mnt/lost+found" 2>/dev/null || :
+if [ -d "$tree" ]; then
+	cp -a "$tree/." "$mnt/"
+	rm -rf "$tree"
+fi
 if [ -n "$BOOT_PART" ]; then
 	mount -t ext4 "${loop}p$BOOT_PART" "$mnt/boot"
 	# the tree's /boot content (config-KVER) moves to the boot file system
@@ -189,7 +225,11 @@ cp "$k/vmlinuz" "$mnt/boot/vmlinuz-$KVER"
 cp "$k/config" "$mnt/boot/config-$KVER"
 {
 	echo "# <file system> <mount point> <type> <options> <dump> <pass>"
-	echo "UUID=$FS_UUID / ext4 rw,discard,errors=remount-ro,x-systemd.growfs 0 1"
+	if [ "$root_fs" = ext4 ]; then
+		echo "UUID=$FS_UUID / ext4 rw,discard,errors=remount-ro,x-systemd.growfs 0 1"
+	else
+		echo "UUID=$FS_UUID / xfs defaults,x-systemd.growfs 0 0"
+	fi
 	[ -n "$BOOT_PART" ] && echo "UUID=$BOOT_UUID /boot ext4 defaults 0 2"
 	echo "UUID=$ESP_UUID /boot/efi vfat umask=0077,nofail 0 1"
 } >"$mnt/etc/fstab"
@@ -215,17 +255,28 @@ chmod 0755 "$mnt/usr/local/sbin/rctest-cloud"
 cp "$QEMU_DIR/guest/cloud/rctest-cloud.service" "$mnt/etc/systemd/system/"
 mkdir -p "$mnt/etc/systemd/system/sysinit.target.wants"
 ln -sf ../rctest-cloud.service "$mnt/etc/systemd/system/sysinit.target.wants/rctest-cloud.service"
+# A TCG guest on a loaded host stalls for minutes (soft lockups of 100 s
+# seen with the host at load 10): systemd's 90 s job timeouts then fail
+# /boot's mount and drop to emergency mode. The waits are the harness's to
+# bound (fwrun.sh --timeout), not systemd's.
+mkdir -p "$mnt/etc/systemd/system.conf.d"
+printf '[Manager]\nDefaultTimeoutStartSec=20min\nDefaultDeviceTimeoutSec=20min\n' \
+	>"$mnt/etc/systemd/system.conf.d/rctest-slow-host.conf"
 # no login prompt on the serial console: its hangup would cut the report
 ln -sf /dev/null "$mnt/etc/systemd/system/serial-getty@ttyS0.service"
 
-log "initramfs (update-initramfs), then rootcrypt from $(basename "$deb") (dpkg -i: trigger)"
-img_chroot update-initramfs -c -k "$KVER" >"$w/initramfs.log" 2>&1 ||
-	{ tail -n 20 "$w/initramfs.log" >&2; die "update-initramfs failed"; }
+log "initramfs ($gen), then rootcrypt from $(basename "$deb") (dpkg -i)"
+if [ "$gen" = dracut ]; then # what Debian's /etc/kernel/postinst.d/dracut runs
+	img_chroot dracut -q --force "/boot/initrd.img-$KVER" "$KVER" >"$w/initramfs.log" 2>&1
+else
+	img_chroot update-initramfs -c -k "$KVER" >"$w/initramfs.log" 2>&1
+fi || { tail -n 20 "$w/initramfs.log" >&2; die "$gen failed"; }
 cp "$deb" "$mnt/tmp/rootcrypt.deb"
 img_chroot dpkg -i /tmp/rootcrypt.deb >"$w/dpkg.log" 2>&1 ||
 	{ tail -n 20 "$w/dpkg.log" >&2; die "dpkg -i rootcrypt failed"; }
 rm -f "$mnt/tmp/rootcrypt.deb"
-grep -q 'update-initramfs' "$w/dpkg.log" || log "warning: dpkg ran no update-initramfs trigger"
+[ "$gen" = dracut ] || grep -q 'update-initramfs' "$w/dpkg.log" ||
+	log "warning: dpkg ran no update-initramfs trigger"
 sed 's/^/  dpkg: /' "$w/dpkg.log" >&2
 
 log "GRUB: i386-pc into p14, update-grub, x86_64-efi image for the ESP"

@@ -27,18 +27,6 @@ for f in $FLAVOURS; do
 	echo "initramfs $f: $(($(stat -c %s "$W/initrd-$f") / 1048576)) MiB ($((SECONDS - t1))s)"
 done
 
-# The fake IMDS + Key Vault, in a fresh state dir with the cached test CA.
-fake_start() {
-	local d=$W/fake i=0
-	rm -rf "$d" && mkdir -p "$d"
-	cp "$Q/fake-ca/ca.pem" "$Q/fake-ca/ca.key" "$d/"
-	python3 "$REPO/tests/fake/fake_azure.py" --state-dir "$d" 2>"$W/fake.log" &
-	fake_pid=$!
-	while [ ! -s "$d/ports.json" ]; do
-		i=$((i + 1)); [ $i -lt "$(($(scaled 30) * 10))" ] || die "fake_azure.py did not start"
-		sleep 0.1
-	done
-}
 
 # boot NAME FLAVOUR DISK [net] [run.sh options]: one VM run, log in $W/NAME.log.
 # $EXTRA is added to the kernel command line; $ROOT replaces root=UUID=<fs>.
@@ -489,7 +477,7 @@ timing="slowness factor $RCTEST_SLOW ($calib): every wait x$RCTEST_SLOW"
 timing="$timing (1..$RCTEST_SLOW_MAX, none over ${RCTEST_CEIL}s): VM timeout $(scaled 300)s, rootcrypt boots $(scaled 600)s"
 echo "calibration: $timing"
 
-fake_start
+fake_start "$W/fake"
 for f in $FLAVOURS; do
 	scenario "plain-$f" t_plain "$f"
 	scenario "net-$f" t_net "$f"
