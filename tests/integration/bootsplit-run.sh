@@ -20,7 +20,11 @@
 #      is refused with the growth named, and not written. L2 (free space
 #      behind p1): no shrink, p1 keeps its end, pB at the disk's end.
 #   4. `rootcrypt boot` end to end: split, key, conversion, unlock; stock
-#      cryptsetup decrypts p1 into R as the split left it.
+#      cryptsetup decrypts p1 into R as the split left it. status.json's
+#      `boot_split` member (BOOT.md "enroll, status") says done in the
+#      boot's last status and `rootcrypt status` prints it; a boot whose
+#      split has no room says refused with the growth, nothing written, no
+#      key stored; a boot with no split configured writes no member.
 set -eu
 . "$(dirname "$0")/engine-lib.inc"
 need mke2fs mkfs.ext4 e2fsck resize2fs dumpe2fs losetup partx unshare blkid sfdisk \
@@ -289,6 +293,22 @@ unshare -m "$ROOTCRYPT_TEST" boot --config "$d/boot.conf" --cmdline "$d/cmdline"
 grep -q "step switch-bios" "$d/boot.log" && grep -q "encrypting" "$d/boot.log" ||
 	die "boot did not split, then encrypt: $(cat "$d/boot.log")"
 grep -q '"Encrypted"' "$d/run/status.json" || die "status: $(cat "$d/run/status.json")"
+# split_member: status.json's boot_split as "state|step|reason" (python's
+# None for null), "absent" when there is none
+split_member() {
+	python3 - "$d/run/status.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+m = j.get("boot_split", "absent")
+print(m if m == "absent" else "%s|%s|%s" % (m.get("state", "-"), m.get("step", "-"), m.get("reason", "-")))
+PY
+}
+[ "$(split_member)" = "done|None|None" ] ||
+	die "the boot's last status does not say the split is done: $(cat "$d/run/status.json")"
+"$ROOTCRYPT" status "${loop}p1" --status-dir "$d/run" >"$d/status.out" 2>&1 ||
+	die "rootcrypt status failed: $(cat "$d/status.out")"
+grep -qx '  /boot split: done (/boot has a partition of its own)' "$d/status.out" ||
+	die "rootcrypt status says nothing about the split: $(cat "$d/status.out")"
 cryptsetup isLuks "${loop}p1" || die "stock cryptsetup sees no LUKS on the root partition"
 check "rootcrypt boot" encrypted
 fake_ctl GET '/_fake/state?values' >"$d/values.json"
@@ -305,3 +325,45 @@ cryptsetup reencrypt --decrypt --header "$d/hdr" --force-offline-reencrypt --key
 	"$d/r.fs" >/dev/null || die "stock cryptsetup cannot decrypt the root partition"
 check_r "rootcrypt boot, decrypted by cryptsetup" "$d/r.fs" "$p1_bytes"
 echo "rootcrypt boot: split, stored the key, encrypted, unlocked; cryptsetup decrypts R intact"
+
+# 5. a split with no room, through `rootcrypt boot`: refused before anything
+# is written or stored; status.json says why (the host has no device-mapper:
+# the plain boot's linear mapping fails, so the exit code is not checked)
+cp --sparse=always "$d/pristine.img" "$disk"
+attach
+sha_before=$(sha256sum <"$loop")
+sed 's/^boot_split_size = .*/boot_split_size = 1024/' "$d/boot.conf" >"$d/boot-big.conf"
+rm -rf "$d/run"
+unshare -m "$ROOTCRYPT_TEST" boot --config "$d/boot-big.conf" --cmdline "$d/cmdline" --status-dir "$d/run" \
+	--device-timeout 5 --prompt-tries 0 >"$d/boot.log" 2>&1 || :
+m=$(split_member)
+case $m in
+"refused|None|/boot split refused: "*"; grow the disk by "[0-9]*" MiB") ;;
+*) die "a split with no room: boot_split is \"$m\": $(cat "$d/run/status.json")" ;;
+esac
+grep -q '"NotEncrypted"' "$d/run/status.json" || die "refused split: $(cat "$d/run/status.json")"
+[ "$(sha256sum <"$loop")" = "$sha_before" ] || die "the refused split changed the disk"
+[ "$(fake_ctl GET '/_fake/state?values' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["secrets"]["split-boot-test"]["versions"]))')" = 1 ] ||
+	die "a key was stored for a boot whose split was refused"
+"$ROOTCRYPT" status "${loop}p1" --status-dir "$d/run" >"$d/status.out" 2>&1 || :
+grep -q '^  /boot split: refused: /boot split refused: .*grow the disk by [0-9]* MiB$' "$d/status.out" ||
+	die "rootcrypt status does not print the refusal: $(cat "$d/status.out")"
+detach
+echo "no room, through rootcrypt boot: boot_split refused (${m##*; }), disk unchanged, no key stored"
+
+# 6. no split configured (L2 image: room behind p1): the boot converts and
+# its status has no boot_split member at any point it can be read after
+cp --sparse=always "$d/pristine-l2.img" "$disk"
+attach
+fake_boot_conf "${loop}p1" nosplit-boot-test "name = nosplit" >"$d/boot-nosplit.conf"
+rm -rf "$d/run"
+rc=0
+unshare -m "$ROOTCRYPT_TEST" boot --config "$d/boot-nosplit.conf" --cmdline "$d/cmdline" --status-dir "$d/run" \
+	--device-timeout 5 --prompt-tries 0 >"$d/boot.log" 2>&1 || rc=$?
+[ "$rc" = 0 ] || die "rootcrypt boot without a split exited $rc: $(tail -n 20 "$d/boot.log")"
+grep -q '"Encrypted"' "$d/run/status.json" || die "no split: $(cat "$d/run/status.json")"
+[ "$(split_member)" = absent ] || die "a boot with no split configured wrote boot_split: $(cat "$d/run/status.json")"
+"$ROOTCRYPT" status "${loop}p1" --status-dir "$d/run" >"$d/status.out" 2>&1 || die "status: $(cat "$d/status.out")"
+! grep -q 'boot split' "$d/status.out" || die "rootcrypt status prints a split that was not configured"
+detach
+echo "no split configured: encrypted, status.json has no boot_split member"
