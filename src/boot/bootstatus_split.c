@@ -96,9 +96,21 @@ int bootstatus_split_read(const char *dir, const char *device, struct bootstatus
 	return r;
 }
 
+/* The split's own error lines start by naming it; the line already does. */
+static const char *without_split_prefix(const char *reason)
+{
+	static const char *const prefixes[] = { "/boot split refused: ", "/boot split stopped: ",
+						"/boot split: ", "boot split: " };
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(reason, prefixes[i], strlen(prefixes[i])))
+			return reason + strlen(prefixes[i]);
+	return reason;
+}
+
 void bootstatus_split_line(const struct bootstatus_split_text *t, char *out, size_t n)
 {
-	const char *reason = t->reason[0] ? t->reason : "no reason recorded";
+	const char *reason = t->reason[0] ? without_split_prefix(t->reason) : "no reason recorded";
 
 	if (!strcmp(t->state, "done"))
 		snprintf(out, n, "/boot split: done (/boot has a partition of its own)");

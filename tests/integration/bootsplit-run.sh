@@ -24,7 +24,9 @@
 #      `boot_split` member (BOOT.md "enroll, status") says done in the
 #      boot's last status and `rootcrypt status` prints it; a boot whose
 #      split has no room says refused with the growth, nothing written, no
-#      key stored; a boot with no split configured writes no member.
+#      key stored; a boot cut after a step says in-progress with that step;
+#      a split that stops after it changed the disk says incomplete with the
+#      step and the line; a boot with no split configured writes no member.
 set -eu
 . "$(dirname "$0")/engine-lib.inc"
 need mke2fs mkfs.ext4 e2fsck resize2fs dumpe2fs losetup partx unshare blkid sfdisk \
@@ -346,10 +348,47 @@ grep -q '"NotEncrypted"' "$d/run/status.json" || die "refused split: $(cat "$d/r
 [ "$(fake_ctl GET '/_fake/state?values' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["secrets"]["split-boot-test"]["versions"]))')" = 1 ] ||
 	die "a key was stored for a boot whose split was refused"
 "$ROOTCRYPT" status "${loop}p1" --status-dir "$d/run" >"$d/status.out" 2>&1 || :
-grep -q '^  /boot split: refused: /boot split refused: .*grow the disk by [0-9]* MiB$' "$d/status.out" ||
+grep -q '^  /boot split: refused: [a-z"].*; grow the disk by [0-9]* MiB$' "$d/status.out" ||
 	die "rootcrypt status does not print the refusal: $(cat "$d/status.out")"
 detach
 echo "no room, through rootcrypt boot: boot_split refused (${m##*; }), disk unchanged, no key stored"
+
+# 5b. a boot cut right after the fill step (the test build's kill hook): the
+# status it leaves says which step was running
+cp --sparse=always "$d/pristine.img" "$disk"
+attach
+rm -rf "$d/run"
+rc=0
+ROOTCRYPT_FAULT_KILL_AFTER_STEP=fill unshare -m "$ROOTCRYPT_TEST" boot --config "$d/boot.conf" \
+	--cmdline "$d/cmdline" --status-dir "$d/run" --device-timeout 5 --prompt-tries 0 >"$d/boot.log" 2>&1 || rc=$?
+[ "$rc" = 137 ] || die "boot cut after fill: exit $rc, want 137: $(tail -n 5 "$d/boot.log")"
+m=$(split_member)
+[ "$m" = "in-progress|fill|None" ] || die "boot cut after fill: boot_split is \"$m\""
+detach
+echo "boot cut after the fill step: boot_split in-progress, step fill"
+
+# 5c. a split that stops after it changed the disk (an ESP file the config
+# names is not on the ESP: found once shrink and table are done): incomplete,
+# with the step last begun and the line that stopped it; no key stored
+cp --sparse=always "$d/pristine.img" "$disk"
+attach
+sed 's|^boot_split_esp_files = .*|boot_split_esp_files = EFI/debian/gone.cfg|' "$d/boot.conf" >"$d/boot-gone.conf"
+rm -rf "$d/run"
+unshare -m "$ROOTCRYPT_TEST" boot --config "$d/boot-gone.conf" --cmdline "$d/cmdline" --status-dir "$d/run" \
+	--device-timeout 5 --prompt-tries 0 >"$d/boot.log" 2>&1 || :
+m=$(split_member)
+case $m in
+"incomplete|table|'"*"' has no file 'EFI/debian/gone.cfg'") ;;
+*) die "a split stopped after table: boot_split is \"$m\": $(tail -n 5 "$d/boot.log")" ;;
+esac
+grep -q '"NotEncrypted"' "$d/run/status.json" || die "stopped split: $(cat "$d/run/status.json")"
+[ "$(fake_ctl GET '/_fake/state?values' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["secrets"]["split-boot-test"]["versions"]))')" = 1 ] ||
+	die "a key was stored for a boot whose split stopped"
+"$ROOTCRYPT" status "${loop}p1" --status-dir "$d/run" >"$d/status.out" 2>&1 || :
+grep -q "^  /boot split: incomplete after step table: .* has no file 'EFI/debian/gone.cfg' (the next boot goes on)$" "$d/status.out" ||
+	die "rootcrypt status does not print the stopped split: $(cat "$d/status.out")"
+detach
+echo "split stopped after table: boot_split incomplete, step table, the line that stopped it"
 
 # 6. no split configured (L2 image: room behind p1): the boot converts and
 # its status has no boot_split member at any point it can be read after

@@ -156,10 +156,11 @@ TEST(bootstatus_split_read_back_for_its_device)
 	CHECK_EQ_STR(t.step, "");
 	CHECK_EQ_STR(t.reason, reason);
 	bootstatus_split_line(&t, line, sizeof(line));
-	CHECK_EQ_STR(line, "/boot split: refused: /boot split refused: no \"room\"; grow the disk by 835 MiB");
+	CHECK_EQ_STR(line, "/boot split: refused: no \"room\"; grow the disk by 835 MiB");
 	CHECK(bootstatus_split_read(dir, other, &t) == 0);
 	st.split = (struct bootstatus_split){ .state = BOOTSTATUS_SPLIT_INCOMPLETE,
-					      .step = "switch-bios", .reason = "cannot write" };
+					      .step = "switch-bios",
+					      .reason = "boot split: cannot write" };
 	CHECK(bootstatus_write(dir, &st) == 0);
 	CHECK(bootstatus_split_read(dir, dev, &t) == 1);
 	bootstatus_split_line(&t, line, sizeof(line));
