@@ -328,26 +328,39 @@ cryptsetup reencrypt --decrypt --header "$d/hdr" --force-offline-reencrypt --key
 check_r "rootcrypt boot, decrypted by cryptsetup" "$d/r.fs" "$p1_bytes"
 echo "rootcrypt boot: split, stored the key, encrypted, unlocked; cryptsetup decrypts R intact"
 
+# boot_on IMAGE CONF [ENV=VALUE...]: a fresh copy of IMAGE attached, then
+# `rootcrypt boot` with CONF (status in $d/run); its exit code in $rc
+boot_on() {
+	img=$1 conf=$2
+	shift 2
+	cp --sparse=always "$img" "$disk"
+	attach
+	rm -rf "$d/run"
+	rc=0
+	env "$@" unshare -m "$ROOTCRYPT_TEST" boot --config "$conf" --cmdline "$d/cmdline" \
+		--status-dir "$d/run" --device-timeout 5 --prompt-tries 0 >"$d/boot.log" 2>&1 || rc=$?
+}
+# stayed_plain WHAT: NotEncrypted, no key stored beyond section 4's; then
+# `rootcrypt status` into $d/status.out
+stayed_plain() {
+	grep -q '"NotEncrypted"' "$d/run/status.json" || die "$1: $(cat "$d/run/status.json")"
+	[ "$(fake_ctl GET '/_fake/state?values' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["secrets"]["split-boot-test"]["versions"]))')" = 1 ] ||
+		die "$1: a key was stored"
+	"$ROOTCRYPT" status "${loop}p1" --status-dir "$d/run" >"$d/status.out" 2>&1 || :
+}
+
 # 5. a split with no room, through `rootcrypt boot`: refused before anything
 # is written or stored; status.json says why (the host has no device-mapper:
 # the plain boot's linear mapping fails, so the exit code is not checked)
-cp --sparse=always "$d/pristine.img" "$disk"
-attach
-sha_before=$(sha256sum <"$loop")
 sed 's/^boot_split_size = .*/boot_split_size = 1024/' "$d/boot.conf" >"$d/boot-big.conf"
-rm -rf "$d/run"
-unshare -m "$ROOTCRYPT_TEST" boot --config "$d/boot-big.conf" --cmdline "$d/cmdline" --status-dir "$d/run" \
-	--device-timeout 5 --prompt-tries 0 >"$d/boot.log" 2>&1 || :
+boot_on "$d/pristine.img" "$d/boot-big.conf"
 m=$(split_member)
 case $m in
 "refused|None|/boot split refused: "*"; grow the disk by "[0-9]*" MiB") ;;
 *) die "a split with no room: boot_split is \"$m\": $(cat "$d/run/status.json")" ;;
 esac
-grep -q '"NotEncrypted"' "$d/run/status.json" || die "refused split: $(cat "$d/run/status.json")"
-[ "$(sha256sum <"$loop")" = "$sha_before" ] || die "the refused split changed the disk"
-[ "$(fake_ctl GET '/_fake/state?values' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["secrets"]["split-boot-test"]["versions"]))')" = 1 ] ||
-	die "a key was stored for a boot whose split was refused"
-"$ROOTCRYPT" status "${loop}p1" --status-dir "$d/run" >"$d/status.out" 2>&1 || :
+[ "$(sha256sum <"$loop")" = "$(sha256sum <"$d/pristine.img")" ] || die "the refused split changed the disk"
+stayed_plain "refused split"
 grep -q '^  /boot split: refused: [a-z"].*; grow the disk by [0-9]* MiB$' "$d/status.out" ||
 	die "rootcrypt status does not print the refusal: $(cat "$d/status.out")"
 detach
@@ -355,12 +368,7 @@ echo "no room, through rootcrypt boot: boot_split refused (${m##*; }), disk unch
 
 # 5b. a boot cut right after the fill step (the test build's kill hook): the
 # status it leaves says which step was running
-cp --sparse=always "$d/pristine.img" "$disk"
-attach
-rm -rf "$d/run"
-rc=0
-ROOTCRYPT_FAULT_KILL_AFTER_STEP=fill unshare -m "$ROOTCRYPT_TEST" boot --config "$d/boot.conf" \
-	--cmdline "$d/cmdline" --status-dir "$d/run" --device-timeout 5 --prompt-tries 0 >"$d/boot.log" 2>&1 || rc=$?
+boot_on "$d/pristine.img" "$d/boot.conf" ROOTCRYPT_FAULT_KILL_AFTER_STEP=fill
 [ "$rc" = 137 ] || die "boot cut after fill: exit $rc, want 137: $(tail -n 5 "$d/boot.log")"
 m=$(split_member)
 [ "$m" = "in-progress|fill|None" ] || die "boot cut after fill: boot_split is \"$m\""
@@ -370,21 +378,14 @@ echo "boot cut after the fill step: boot_split in-progress, step fill"
 # 5c. a split that stops after it changed the disk (an ESP file the config
 # names is not on the ESP: found once shrink and table are done): incomplete,
 # with the step last begun and the line that stopped it; no key stored
-cp --sparse=always "$d/pristine.img" "$disk"
-attach
 sed 's|^boot_split_esp_files = .*|boot_split_esp_files = EFI/debian/gone.cfg|' "$d/boot.conf" >"$d/boot-gone.conf"
-rm -rf "$d/run"
-unshare -m "$ROOTCRYPT_TEST" boot --config "$d/boot-gone.conf" --cmdline "$d/cmdline" --status-dir "$d/run" \
-	--device-timeout 5 --prompt-tries 0 >"$d/boot.log" 2>&1 || :
+boot_on "$d/pristine.img" "$d/boot-gone.conf"
 m=$(split_member)
 case $m in
 "incomplete|table|'"*"' has no file 'EFI/debian/gone.cfg'") ;;
 *) die "a split stopped after table: boot_split is \"$m\": $(tail -n 5 "$d/boot.log")" ;;
 esac
-grep -q '"NotEncrypted"' "$d/run/status.json" || die "stopped split: $(cat "$d/run/status.json")"
-[ "$(fake_ctl GET '/_fake/state?values' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["secrets"]["split-boot-test"]["versions"]))')" = 1 ] ||
-	die "a key was stored for a boot whose split stopped"
-"$ROOTCRYPT" status "${loop}p1" --status-dir "$d/run" >"$d/status.out" 2>&1 || :
+stayed_plain "stopped split"
 grep -q "^  /boot split: incomplete after step table: .* has no file 'EFI/debian/gone.cfg' (the next boot goes on)$" "$d/status.out" ||
 	die "rootcrypt status does not print the stopped split: $(cat "$d/status.out")"
 detach
