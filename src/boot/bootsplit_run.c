@@ -53,6 +53,9 @@ struct run {
 	uint8_t *core;			/* the staged BIOS core, read from R */
 	size_t core_len;
 	uint8_t boot_img[BIOS_SECTOR];
+	/* the disk shows the split under way (pB in the table), or this run
+	 * began a step that did not refuse: a stop now is "incomplete" */
+	bool begun;
 };
 
 /* mkdir -p, 0700 */
@@ -283,6 +286,8 @@ static int gather(struct run *s, struct bootsplit_facts *f)
 	f->fs_target = s->plan.fs_target;
 	f->pb_in_primary = s->gpt.primary_valid && parttable_gpt_by_guid(&s->gpt, s->pb_guid);
 	f->backup_equals_primary = s->gpt.backup_equals_primary;
+	if (f->pb_in_primary)
+		s->begun = true;
 	if (f->fs_end > f->fs_target || !f->pb_in_primary || !f->backup_equals_primary)
 		return 0;
 	r = kernel_nodes(s);
@@ -423,11 +428,28 @@ static void fault_after(const char *step)
 		raise(SIGKILL);
 }
 
-int bootsplit_run(const struct bootsplit_run_args *a)
+/* The outcome of a run that stopped with r < 0. */
+static void stopped(const struct run *s, const char *step, int r, struct bootsplit_outcome *ret)
+{
+	const char *line = log_last_error();
+
+	if (!ret)
+		return;
+	ret->step = step;
+	ret->refused = !s->begun;
+	snprintf(ret->why, sizeof(ret->why), "%s", *line ? line : strerror(-r));
+}
+
+int bootsplit_run(const struct bootsplit_run_args *a, struct bootsplit_outcome *ret)
 {
 	struct run s = { .a = a };
 	enum bootsplit_state last = BOOTSPLIT_NONE;
+	const char *step = NULL;
 	int r;
+
+	if (ret)
+		*ret = (struct bootsplit_outcome){ 0 };
+	log_last_error_clear();
 
 	if (parse_uuid(a->pb_uuid, s.pb_guid) < 0 || parse_uuid_text(a->b_uuid) < 0 ||
 	    (a->core_path && (a->core_path[0] != '/' || !a->core_sha256 ||
@@ -460,13 +482,22 @@ int bootsplit_run(const struct bootsplit_run_args *a)
 				      bootsplit_state_name(d.state), d.why);
 			break;
 		}
-		log_info("/boot split: step %s (%s)", bootsplit_state_name(d.state), d.why);
+		step = bootsplit_state_name(d.state);
+		log_info("/boot split: step %s (%s)", step, d.why);
+		if (a->step_begins)
+			a->step_begins(a->ctx, step);
 		r = run_step(&s, d.state);
+		/* the shrink's own checks (data in the tail) refuse before it
+		 * writes; any other way out of a step may have written */
+		if (!(r == -ENOSPC && d.state == BOOTSPLIT_SHRINK))
+			s.begun = true;
 		if (r < 0)
 			break;
-		fault_after(bootsplit_state_name(d.state));
+		fault_after(step);
 		last = d.state;
 	}
+	if (r < 0)
+		stopped(&s, step, r, ret);
 	parttable_gpt_info_free(&s.gpt);
 	free(s.core);
 	return r;

@@ -42,6 +42,10 @@ char *bootstatus_to_json(const struct bootstatus *st)
 	json_object_object_add(o, "last_error",
 			       st->last_error ? json_object_new_string(st->last_error) : NULL);
 	json_object_object_add(o, "updated", json_object_new_int64((int64_t)time(NULL)));
+	if (bootstatus_split_to_json(&st->split, o) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
 	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return s;

@@ -4,6 +4,8 @@
 #pragma once
 #include <stdint.h>
 
+#include "bootstatus_split.h"
+
 enum bootstatus_state {
 	BOOTSTATUS_NOT_ENCRYPTED,
 	BOOTSTATUS_IN_PROGRESS,
@@ -18,6 +20,7 @@ struct bootstatus {
 	uint64_t bytes_total;
 	double mb_per_s;
 	const char *last_error; /* NULL when none */
+	struct bootstatus_split split; /* state NONE: no /boot split, no member */
 };
 
 const char *bootstatus_state_name(enum bootstatus_state s);

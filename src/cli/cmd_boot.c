@@ -57,6 +57,7 @@ struct boot {
 	int device_timeout_ms;
 	int disk_lock_fd;	/* shared flock on the disk while we work, or -1 */
 	struct bootstatus st;
+	char split_why[LOG_LAST_ERROR_MAX]; /* st.split.reason points here */
 };
 
 static void report(struct boot *b, enum bootstatus_state s, const char *error)
@@ -173,16 +174,31 @@ static int boot_plain(struct boot *b, const char *why)
 	return r < 0 ? r : 0;
 }
 
+/* status.json's boot_split member says which step runs (BOOT.md "enroll,
+ * status"); b->st keeps it, so every later status write of this boot
+ * (the engine's progress included) carries the split's result. */
+static void split_step_begins(void *ctx, const char *step)
+{
+	struct boot *b = ctx;
+
+	b->st.split = (struct bootstatus_split){ .state = BOOTSTATUS_SPLIT_IN_PROGRESS,
+						 .step = step };
+	report(b, BOOTSTATUS_NOT_ENCRYPTED, NULL);
+}
+
 /* /boot inside the root (BOOT.md): give it a partition of its own before
  * anything else, so GRUB can still read it once the root is encrypted. No
  * key is needed, so none is stored until the split is done. */
 static int split_boot(struct boot *b, char *why, size_t why_len)
 {
 	struct bootsplit_run_args a = { .disk = b->disk, .part = b->part,
-					.partno = b->eo.partition };
+					.partno = b->eo.partition, .step_begins = split_step_begins,
+					.ctx = b };
+	struct bootsplit_outcome out = { .refused = true };
 	char work[PATH_MAX];
 	int r;
 
+	log_last_error_clear();
 	r = bootsplit_args_from_config(&b->cfg, &a);
 	if (r == -ENOENT)
 		return 0;
@@ -192,11 +208,25 @@ static int split_boot(struct boot *b, char *why, size_t why_len)
 	if (r == 0) {
 		snprintf(work, sizeof(work), "%s/split", b->status_dir);
 		a.work_dir = work;
-		r = bootsplit_run(&a);
+		r = bootsplit_run(&a, &out);
+	} else {
+		snprintf(out.why, sizeof(out.why), "%s", log_last_error());
 	}
-	if (r < 0)
-		snprintf(why, why_len, "the /boot split stopped (%s); /boot stays where GRUB "
-				       "reads it now", strerror(-r));
+	if (r == 0) {
+		b->st.split = (struct bootstatus_split){ .state = BOOTSTATUS_SPLIT_DONE };
+		report(b, BOOTSTATUS_NOT_ENCRYPTED, NULL);
+		return 0;
+	}
+	snprintf(b->split_why, sizeof(b->split_why), "%s", out.why[0] ? out.why : strerror(-r));
+	b->st.split = (struct bootstatus_split){
+		.state = out.refused ? BOOTSTATUS_SPLIT_REFUSED : BOOTSTATUS_SPLIT_INCOMPLETE,
+		.step = out.step, .reason = b->split_why };
+	if (out.refused)
+		snprintf(why, why_len, "the /boot split was refused (%s); /boot stays where GRUB "
+				       "reads it now", b->split_why);
+	else
+		snprintf(why, why_len, "the /boot split stopped after step %s (%s); the next boot "
+				       "goes on with it", out.step ? out.step : "?", b->split_why);
 	return r;
 }
 
@@ -250,7 +280,7 @@ static int first_boot(struct boot *b)
 	struct engine_status es;
 	struct online_boot ob;
 	struct kv_ref ref = { 0 };
-	char why[512], uuid[40];
+	char why[768], uuid[40]; /* room for the split's reason (LOG_LAST_ERROR_MAX) and more */
 	char *pass = NULL, *tok = NULL;
 	bool online;
 	int r;

@@ -58,7 +58,7 @@ static int run(const char *work, const char *config, char **pos)
 	if (r == -ENOENT)
 		r = log_error(ENOENT, "\"%s\" configures no /boot split", config);
 	if (r == 0)
-		r = bootsplit_run(&a);
+		r = bootsplit_run(&a, NULL);
 	config_free(&cfg);
 	return r;
 }

@@ -24,6 +24,7 @@
 #include "enroll.h"
 #include "enroll_grub.h"
 #include "enroll_split.h"
+#include "enroll_undo.h"
 #include "log.h"
 #include "online_plan.h"
 #include "parse.h"
@@ -704,6 +705,12 @@ int cmd_enroll(int argc, char **argv)
 		printf("rootcrypt enroll --undo%s:\n", c.dry_run ? " (dry run)" : "");
 		path_in(&c, "/etc/rootcrypt.conf", path, sizeof(path));
 		old_conf = read_file(path);
+		r = enroll_undo_encrypted_root(c.root, old_conf, c.dry_run);
+		if (r != 0) {
+			free(old_conf);
+			return r < 0 ? r : log_error(EPERM, "--undo stopped there: the root is "
+						     "encrypted, nothing else was changed");
+		}
 		if (mount_source(c.root, node, sizeof(node)) < 0)
 			node[0] = '\0';
 		r = enroll_split_undo(c.root, node, old_conf, c.dry_run);

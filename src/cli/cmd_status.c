@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bootstatus_split.h"
 #include "cmd.h"
 #include "engine.h"
 #include "log.h"
@@ -15,9 +16,12 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: rootcrypt status TARGET [--partition N] [--header F] [--json]\n\n"
+	fprintf(f, "Usage: rootcrypt status TARGET [--partition N] [--header F] [--json]\n"
+		   "                        [--status-dir D]\n\n"
 		   "Print whether TARGET is plain, being encrypted (bytes done/total) or encrypted,\n"
-		   "with layout, cipher and key reference, read from the disk (and header file).\n");
+		   "with layout, cipher and key reference, read from the disk (and header file).\n"
+		   "When this boot's D/status.json (default /run/rootcrypt) is about TARGET and\n"
+		   "has a /boot split, one line says how the split went.\n");
 }
 
 int cmd_status(int argc, char **argv)
@@ -27,11 +31,15 @@ int cmd_status(int argc, char **argv)
 		{ "header", required_argument, NULL, 'H' },
 		{ "partition", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "status-dir", required_argument, NULL, 's' },
 		{}
 	};
 	struct engine_opts o = { 0 };
 	struct engine_status st;
-	char key[512];
+	struct bootstatus_split_text split;
+	const char *status_dir = "/run/rootcrypt";
+	char key[512], split_line[640];
+	int have_split;
 	bool json = false;
 	int c, n, r;
 
@@ -53,6 +61,9 @@ int cmd_status(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 's':
+			status_dir = optarg;
+			break;
 		default:
 			usage(stderr);
 			return CMD_USAGE;
@@ -69,6 +80,10 @@ int cmd_status(int argc, char **argv)
 		return r;
 	volume_ref_summary(st.key_token, key, sizeof(key));
 	engine_status_clear(&st);
+	/* the boot's own record (BOOT.md "enroll, status"): not on the disk */
+	have_split = o.partition ? 0 : bootstatus_split_read(status_dir, o.target, &split);
+	if (have_split < 0)
+		return have_split;
 	if (json) {
 		struct json_object *j = json_object_new_object();
 
@@ -89,6 +104,9 @@ int cmd_status(int argc, char **argv)
 			json_object_object_add(j, "uuid", json_object_new_string(st.info.uuid));
 			json_object_object_add(j, "key", json_object_new_string(key));
 		}
+		if (have_split)
+			bootstatus_split_add(j, split.state, split.step[0] ? split.step : NULL,
+					     split.reason[0] ? split.reason : NULL);
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
 		json_object_put(j);
 		return 0;
@@ -114,5 +132,9 @@ int cmd_status(int argc, char **argv)
 		       "  key: %s\n",
 		       engine_layout_name(st.info.layout), st.info.cipher, st.info.sector_size,
 		       st.info.data_off, st.info.uuid, key);
+	if (have_split) {
+		bootstatus_split_line(&split, split_line, sizeof(split_line));
+		printf("  %s\n", split_line);
+	}
 	return 0;
 }

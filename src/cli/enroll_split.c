@@ -398,6 +398,25 @@ static int split_done(const char *node, const char *pb)
 	return r;
 }
 
+int enroll_split_undo_encrypted(const char *root, const char *node, const char *conf_text,
+				bool dry_run)
+{
+	struct enroll_split old;
+	char dir[PATH_MAX];
+
+	if (enroll_split_from_conf(conf_text, &old) == 1 && split_done(node, old.pb_uuid))
+		printf("  /boot stays on its own partition (PARTUUID %s, file system UUID %s): "
+		       "rootcrypt cannot merge /boot back into the root\n", old.pb_uuid, old.b_uuid);
+	/* the engine starts only once the split is done, so the staged core
+	 * and modules have served: GRUB reads /boot's own copies */
+	in_root(root, ENROLL_SPLIT_DIR, dir, sizeof(dir));
+	if (access(dir, F_OK) < 0)
+		return 0;
+	printf("  removing %s (the staged /boot split: used only until both boot loaders read "
+	       "/boot's partition)\n", dir);
+	return dry_run ? 0 : rm_tree(dir);
+}
+
 int enroll_split_undo(const char *root, const char *node, const char *conf_text, bool dry_run)
 {
 	struct enroll_split old;

@@ -49,6 +49,11 @@ void enroll_split_opts(const struct enroll_split *s, struct enroll_opts *o);
  * staged directory goes (the config lines go with the file); after, says
  * that /boot stays on its own partition. node may be "" (disk unknown). */
 int enroll_split_undo(const char *root, const char *node, const char *conf_text, bool dry_run);
+/* --undo when the root is already encrypted (enroll_undo.c): the split is
+ * done by then; says /boot stays on its partition when the disk holding
+ * node has PB, and removes the staged files (not with dry_run). */
+int enroll_split_undo_encrypted(const char *root, const char *node, const char *conf_text,
+				bool dry_run);
 
 /* Pure. A random (version 4) UUID in lower-case text from 16 random bytes. */
 void enroll_split_uuid(const uint8_t rnd[16], char out[37]);

@@ -20,7 +20,13 @@
 #      is refused with the growth named, and not written. L2 (free space
 #      behind p1): no shrink, p1 keeps its end, pB at the disk's end.
 #   4. `rootcrypt boot` end to end: split, key, conversion, unlock; stock
-#      cryptsetup decrypts p1 into R as the split left it.
+#      cryptsetup decrypts p1 into R as the split left it. status.json's
+#      `boot_split` member (BOOT.md "enroll, status") says done in the
+#      boot's last status and `rootcrypt status` prints it; a boot whose
+#      split has no room says refused with the growth, nothing written, no
+#      key stored; a boot cut after a step says in-progress with that step;
+#      a split that stops after it changed the disk says incomplete with the
+#      step and the line; a boot with no split configured writes no member.
 set -eu
 . "$(dirname "$0")/engine-lib.inc"
 need mke2fs mkfs.ext4 e2fsck resize2fs dumpe2fs losetup partx unshare blkid sfdisk \
@@ -289,6 +295,22 @@ unshare -m "$ROOTCRYPT_TEST" boot --config "$d/boot.conf" --cmdline "$d/cmdline"
 grep -q "step switch-bios" "$d/boot.log" && grep -q "encrypting" "$d/boot.log" ||
 	die "boot did not split, then encrypt: $(cat "$d/boot.log")"
 grep -q '"Encrypted"' "$d/run/status.json" || die "status: $(cat "$d/run/status.json")"
+# split_member: status.json's boot_split as "state|step|reason" (python's
+# None for null), "absent" when there is none
+split_member() {
+	python3 - "$d/run/status.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+m = j.get("boot_split", "absent")
+print(m if m == "absent" else "%s|%s|%s" % (m.get("state", "-"), m.get("step", "-"), m.get("reason", "-")))
+PY
+}
+[ "$(split_member)" = "done|None|None" ] ||
+	die "the boot's last status does not say the split is done: $(cat "$d/run/status.json")"
+"$ROOTCRYPT" status "${loop}p1" --status-dir "$d/run" >"$d/status.out" 2>&1 ||
+	die "rootcrypt status failed: $(cat "$d/status.out")"
+grep -qx '  /boot split: done (/boot has a partition of its own)' "$d/status.out" ||
+	die "rootcrypt status says nothing about the split: $(cat "$d/status.out")"
 cryptsetup isLuks "${loop}p1" || die "stock cryptsetup sees no LUKS on the root partition"
 check "rootcrypt boot" encrypted
 fake_ctl GET '/_fake/state?values' >"$d/values.json"
@@ -305,3 +327,83 @@ cryptsetup reencrypt --decrypt --header "$d/hdr" --force-offline-reencrypt --key
 	"$d/r.fs" >/dev/null || die "stock cryptsetup cannot decrypt the root partition"
 check_r "rootcrypt boot, decrypted by cryptsetup" "$d/r.fs" "$p1_bytes"
 echo "rootcrypt boot: split, stored the key, encrypted, unlocked; cryptsetup decrypts R intact"
+
+# boot_on IMAGE CONF [ENV=VALUE...]: a fresh copy of IMAGE attached, then
+# `rootcrypt boot` with CONF (status in $d/run); its exit code in $rc
+boot_on() {
+	img=$1 conf=$2
+	shift 2
+	cp --sparse=always "$img" "$disk"
+	attach
+	rm -rf "$d/run"
+	rc=0
+	env "$@" unshare -m "$ROOTCRYPT_TEST" boot --config "$conf" --cmdline "$d/cmdline" \
+		--status-dir "$d/run" --device-timeout 5 --prompt-tries 0 >"$d/boot.log" 2>&1 || rc=$?
+}
+# stayed_plain WHAT: NotEncrypted, no key stored beyond section 4's; then
+# `rootcrypt status` into $d/status.out
+stayed_plain() {
+	grep -q '"NotEncrypted"' "$d/run/status.json" || die "$1: $(cat "$d/run/status.json")"
+	[ "$(fake_ctl GET '/_fake/state?values' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["secrets"]["split-boot-test"]["versions"]))')" = 1 ] ||
+		die "$1: a key was stored"
+	"$ROOTCRYPT" status "${loop}p1" --status-dir "$d/run" >"$d/status.out" 2>&1 || :
+}
+
+# 5. a split with no room, through `rootcrypt boot`: refused before anything
+# is written or stored; status.json says why (the host has no device-mapper:
+# the plain boot's linear mapping fails, so the exit code is not checked)
+sed 's/^boot_split_size = .*/boot_split_size = 1024/' "$d/boot.conf" >"$d/boot-big.conf"
+boot_on "$d/pristine.img" "$d/boot-big.conf"
+m=$(split_member)
+case $m in
+"refused|None|/boot split refused: "*"; grow the disk by "[0-9]*" MiB") ;;
+*) die "a split with no room: boot_split is \"$m\": $(cat "$d/run/status.json")" ;;
+esac
+[ "$(sha256sum <"$loop")" = "$(sha256sum <"$d/pristine.img")" ] || die "the refused split changed the disk"
+stayed_plain "refused split"
+grep -q '^  /boot split: refused: [a-z"].*; grow the disk by [0-9]* MiB$' "$d/status.out" ||
+	die "rootcrypt status does not print the refusal: $(cat "$d/status.out")"
+detach
+echo "no room, through rootcrypt boot: boot_split refused (${m##*; }), disk unchanged, no key stored"
+
+# 5b. a boot cut right after the fill step (the test build's kill hook): the
+# status it leaves says which step was running
+boot_on "$d/pristine.img" "$d/boot.conf" ROOTCRYPT_FAULT_KILL_AFTER_STEP=fill
+[ "$rc" = 137 ] || die "boot cut after fill: exit $rc, want 137: $(tail -n 5 "$d/boot.log")"
+m=$(split_member)
+[ "$m" = "in-progress|fill|None" ] || die "boot cut after fill: boot_split is \"$m\""
+detach
+echo "boot cut after the fill step: boot_split in-progress, step fill"
+
+# 5c. a split that stops after it changed the disk (an ESP file the config
+# names is not on the ESP: found once shrink and table are done): incomplete,
+# with the step last begun and the line that stopped it; no key stored
+sed 's|^boot_split_esp_files = .*|boot_split_esp_files = EFI/debian/gone.cfg|' "$d/boot.conf" >"$d/boot-gone.conf"
+boot_on "$d/pristine.img" "$d/boot-gone.conf"
+m=$(split_member)
+case $m in
+"incomplete|table|'"*"' has no file 'EFI/debian/gone.cfg'") ;;
+*) die "a split stopped after table: boot_split is \"$m\": $(tail -n 5 "$d/boot.log")" ;;
+esac
+stayed_plain "stopped split"
+grep -q "^  /boot split: incomplete after step table: .* has no file 'EFI/debian/gone.cfg' (the next boot goes on)$" "$d/status.out" ||
+	die "rootcrypt status does not print the stopped split: $(cat "$d/status.out")"
+detach
+echo "split stopped after table: boot_split incomplete, step table, the line that stopped it"
+
+# 6. no split configured (L2 image: room behind p1): the boot converts and
+# its status has no boot_split member at any point it can be read after
+cp --sparse=always "$d/pristine-l2.img" "$disk"
+attach
+fake_boot_conf "${loop}p1" nosplit-boot-test "name = nosplit" >"$d/boot-nosplit.conf"
+rm -rf "$d/run"
+rc=0
+unshare -m "$ROOTCRYPT_TEST" boot --config "$d/boot-nosplit.conf" --cmdline "$d/cmdline" --status-dir "$d/run" \
+	--device-timeout 5 --prompt-tries 0 >"$d/boot.log" 2>&1 || rc=$?
+[ "$rc" = 0 ] || die "rootcrypt boot without a split exited $rc: $(tail -n 20 "$d/boot.log")"
+grep -q '"Encrypted"' "$d/run/status.json" || die "no split: $(cat "$d/run/status.json")"
+[ "$(split_member)" = absent ] || die "a boot with no split configured wrote boot_split: $(cat "$d/run/status.json")"
+"$ROOTCRYPT" status "${loop}p1" --status-dir "$d/run" >"$d/status.out" 2>&1 || die "status: $(cat "$d/status.out")"
+! grep -q 'boot split' "$d/status.out" || die "rootcrypt status prints a split that was not configured"
+detach
+echo "no split configured: encrypted, status.json has no boot_split member"

@@ -7,7 +7,10 @@
 # /etc/rootcrypt.conf and prints it, and never writes the disk outside the
 # mounted root. Refusals (XFS without room, data in the ext4 tail, an ESP
 # stub the switch could not patch, an ESP not naming R) write nothing.
-# --undo removes the staged split; after a boot split the disk it says so.
+# --undo removes the staged split; after a boot split the disk it says so;
+# on a root split and then encrypted it says it cannot decrypt it nor merge
+# /boot back (and how decrypting is done offline), keeps what that root needs
+# to boot and writes nothing else; the offline decryption it names works.
 set -eu
 . "$(dirname "$0")/engine-lib.inc"
 [ "$(id -u)" = 0 ] || { echo "skip: needs root for loop devices"; exit 77; }
@@ -220,13 +223,16 @@ grep -q 'plan: split /boot - the first boot adds a 72 MiB /boot partition (numbe
 B=$(key boot_split_uuid) PB=$(key boot_split_partuuid)
 # what steps 2-4 of a first boot do: pB with PB at the end of the disk, B on
 # it, mounted on /boot (fstab)
-last=$(sfdisk -d "$loop" | sed -n 's/^last-lba: *//p')
-printf 'd2 : start=%d, size=%d, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=%s\n' \
-	$(((last + 1) / 2048 * 2048 - 72 * 2048)) $((72 * 2048)) "$PB" |
-	sfdisk -q --append --no-reread --no-tell-kernel "$loop"
-partx -a "$loop" 2>/dev/null || :
-[ -b "${loop}p2" ] || die "no node for the new partition 2"
-mkfs.ext4 -q -F -U "$B" "${loop}p2"
+fake_split() {
+	last=$(sfdisk -d "$loop" | sed -n 's/^last-lba: *//p')
+	printf 'd2 : start=%d, size=%d, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=%s\n' \
+		$(((last + 1) / 2048 * 2048 - 72 * 2048)) $((72 * 2048)) "$PB" |
+		sfdisk -q --append --no-reread --no-tell-kernel "$loop"
+	partx -a "$loop" 2>/dev/null || :
+	[ -b "${loop}p2" ] || die "no node for the new partition 2"
+	mkfs.ext4 -q -F -U "$B" "${loop}p2"
+}
+fake_split
 mount "${loop}p2" "$mnt/boot"
 # A re-enroll now (/boot is B, no longer inside the root) keeps the split's
 # lines: a boot that stopped before repointing both loaders finishes first.
@@ -242,6 +248,66 @@ grep -q 'the /boot split is done: /boot stays on its own partition' "$t/out" ||
 	{ cat "$t/out"; die "--undo after a split did not say so"; }
 [ ! -e "$conf" ] || die "--undo kept the config"
 [ -e "$mnt/var/lib/rootcrypt/bootsplit/core.img" ] || die "--undo removed the staged split of a done split"
+
+# --- split, then encrypted (the running system after its first boot): --undo
+# cannot decrypt a root in use nor merge /boot back; it says so and how, keeps
+# what the encrypted root needs to boot (config, initramfs, GRUB's root=),
+# removes the staged split, writes nothing else. Stock cryptsetup then
+# decrypts offline as it says, and --undo on the decrypted root undoes the rest.
+disk "mkfs.ext4 -q -F -U $R" 440 300
+enroll --boot-size 72 >/dev/null || die "enroll before the encrypted --undo failed"
+B=$(key boot_split_uuid) PB=$(key boot_split_partuuid)
+fake_split
+sys=$t/sys
+rm -rf "$sys" && mkdir "$sys"
+cp -a "$mnt/." "$sys/"
+umount "$mnt"
+# the configured device by its node: this host has no udev PARTUUID links
+sed -i "s|^device = .*|device = ${loop}p1|" "$sys/etc/rootcrypt.conf"
+head -c 48 /dev/urandom | base64 -w0 >"$t/pass"
+"$ROOTCRYPT" encrypt "$loop" --partition 1 --key-file "$t/pass" >"$t/enc.out" 2>&1 ||
+	{ cat "$t/enc.out"; die "rootcrypt encrypt of the split root failed"; }
+[ "$("$ROOTCRYPT" status "${loop}p1" | head -n1)" = "${loop}p1: encrypted" ] || die "p1 is not encrypted"
+# the tree but the staged split (and the mtime of the directory holding it)
+sysv() { (cd "$sys" && find . ! -path './var/lib/rootcrypt/bootsplit*' ! -path ./var/lib/rootcrypt \
+	-printf '%p %y %s %T@\n' | sort &&
+	cat etc/rootcrypt.conf etc/default/grub) | sha; }
+sys0=$(sysv) disk0=$(sha <"$loop")
+undo_encrypted() { # EXTRA-ARG: --undo on the encrypted tree, rc 1 and the lines
+	rc=0
+	"$ROOTCRYPT" enroll --root "$sys" --undo $1 >"$t/out" 2>"$t/err" || rc=$?
+	[ "$rc" = 1 ] || { cat "$t/out" "$t/err"; die "--undo $1 on an encrypted root: rc=$rc, want 1"; }
+	grep -q "the root partition ${loop}p1 is encrypted (LUKS2 .*): rootcrypt cannot decrypt it from the running system" "$t/out" &&
+		grep -qF "cryptsetup reencrypt --decrypt --header NEW-HEADER-FILE --hotzone-size 4M ${loop}p1" "$t/out" &&
+		grep -qF "/boot stays on its own partition (PARTUUID $PB, file system UUID $B): rootcrypt cannot merge /boot back into the root" "$t/out" &&
+		grep -qF "kept: /etc/rootcrypt.conf, the initramfs and GRUB's root=/dev/mapper/root" "$t/out" ||
+		{ cat "$t/out"; die "--undo $1 on an encrypted root does not say what it cannot undo"; }
+	[ "$(wc -l <"$t/err")" = 1 ] && grep -q 'the root is encrypted, nothing else was changed' "$t/err" ||
+		{ cat "$t/err"; die "--undo $1: not one line on stderr"; }
+	[ "$(sysv)" = "$sys0" ] || die "--undo $1 on an encrypted root changed the config, GRUB or the initramfs"
+	[ "$(sha <"$loop")" = "$disk0" ] || die "--undo $1 on an encrypted root wrote the disk"
+}
+undo_encrypted --dry-run
+[ -e "$sys/var/lib/rootcrypt/bootsplit/core.img" ] || die "--undo --dry-run removed the staged split"
+undo_encrypted ""
+grep -q 'removing .*/var/lib/rootcrypt/bootsplit' "$t/out" || { cat "$t/out"; die "--undo did not say it removes the staged split"; }
+[ ! -e "$sys/var/lib/rootcrypt/bootsplit" ] || die "--undo on an encrypted root kept the staged split"
+echo "split + encrypted: --undo says it cannot decrypt or merge /boot back, keeps config/initramfs/GRUB, removes the staged split"
+if command -v cryptsetup >/dev/null; then
+	# the command --undo printed, with the passphrase (and no prompt)
+	cmd=$(sed -n 's/^ *\(cryptsetup reencrypt --decrypt .*\)$/\1/p' "$t/out" | sed "s|NEW-HEADER-FILE|$t/hdr|")
+	$cmd --force-offline-reencrypt --key-file "$t/pass" -q >"$t/dec.out" 2>&1 ||
+		{ cat "$t/dec.out"; die "stock cryptsetup cannot decrypt as --undo says ($cmd)"; }
+	e2fsck -fn "${loop}p1" >/dev/null 2>&1 || die "the decrypted root is not a clean ext4"
+	[ "$(blkid -o value -s UUID "${loop}p1")" = "$R" ] || die "decrypted p1 is not R"
+	"$ROOTCRYPT" enroll --root "$sys" --undo >"$t/out" 2>"$t/err" ||
+		{ cat "$t/out" "$t/err"; die "--undo on the decrypted root failed"; }
+	[ ! -e "$sys/etc/rootcrypt.conf" ] && grep -qx 'GRUB_CMDLINE_LINUX="console=ttyS0"' "$sys/etc/default/grub" ||
+		die "--undo on the decrypted root left the config or GRUB's parameters"
+	echo "decrypted offline as --undo says (R back); --undo then removed config and GRUB parameters"
+else
+	echo "offline decryption skipped: no cryptsetup"
+fi
 
 # --- (a) XFS filling the disk with /boot inside: cannot shrink, say the growth ---
 if command -v mkfs.xfs >/dev/null; then
