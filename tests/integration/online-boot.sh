@@ -14,6 +14,8 @@
 # converted offline, with a line that says why. Detached: the header file
 # appears whole under its name or not at all.
 set -eu
+. "$(dirname "$0")/keyring.inc"
+keyring_private "$0" "$@"
 command -v cryptsetup >/dev/null || { echo "cryptsetup missing"; exit 77; }
 command -v mkfs.ext4 >/dev/null || { echo "mkfs.ext4 missing"; exit 77; }
 t=$(mktemp -d)
@@ -104,12 +106,25 @@ settled() {
 	finish_and_compare "$1" "$2"
 }
 
+# handed_over IMG SECRET: the vault's passphrase is the key
+# rootcrypt:online:<UUID> of the (private) session keyring, and the
+# marker for rootcrypt-online.service names the volume
+handed_over() {
+	u=$(cryptsetup luksUUID "$1")
+	latest_pass "$2" "$t/pass"
+	keyring_get "$u" "$t/kr" || die "$1: no key rootcrypt:online:$u in the keyring"
+	cmp -s "$t/kr" "$t/pass" || die "$1: the keyring's key is not the vault's passphrase"
+	printf 'uuid=%s\ndevice=%s\nname=testroot\n' "$u" "$1" | cmp -s - "$t/run/online" ||
+		{ cat "$t/run/online"; die "$1: marker $t/run/online wrong"; }
+}
+
 # 1. Boot 1 (online): set up, token, unlock; status says in progress.
 fresh "$t/a.img" online-a
 boot 2>"$t/err1" || { cat "$t/err1"; die "first boot failed"; }
 [ -e "$t/mapper/testroot" ] || die "no mapping after the first boot"
 [ "$(state state)" = EncryptionInProgress ] || { cat "$t/run/status.json"; die "status.json not in progress"; }
 in_progress "$t/a.img"
+handed_over "$t/a.img" online-a
 grep -q 'Sector: *4096\|sector: 4096' "$t/dump" || { cat "$t/dump"; die "not 4096-byte sectors"; }
 [ "$(stat -c %s "$t/a.img")" = $((80 << 20)) ] || die "image not grown by 32 MiB"
 "$ROOTCRYPT" status "$t/a.img" >"$t/status" || die "status failed"
@@ -118,10 +133,13 @@ grep -q 'encrypting (online)' "$t/status" || { cat "$t/status"; die "status is n
 ! grep -q 'offline\|resuming the encryption' "$t/err1" || { cat "$t/err1"; die "offline engine ran"; }
 ls "$t/run" | grep -q LUKS2-temp && die "cryptsetup's temporary header left in the work dir"
 
-# A second boot opens the in-progress header without storing a new key.
+# A second boot opens the in-progress header without storing a new key,
+# and hands the key over again.
+rm -f "$t/run/online"
 boot 2>"$t/err2" || { cat "$t/err2"; die "second boot failed"; }
 [ -e "$t/mapper/testroot" ] || die "no mapping after the second boot"
 [ "$(state state)" = EncryptionInProgress ] || { cat "$t/run/status.json"; die "second boot: not in progress"; }
+handed_over "$t/a.img" online-a
 [ "$(versions online-a)" = 1 ] || die "the second boot stored a key"
 [ "$(fake_json 'sum(1 for e in log if e["method"] == "PUT")')" = 1 ] || die "more than one PUT"
 finish_and_compare "$t/a.img" online-a
