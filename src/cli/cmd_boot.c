@@ -326,6 +326,13 @@ static int first_boot(struct boot *b)
 		}
 		goto out;
 	}
+	/* the progress the new header records (bytes_total was the plain
+	 * volume's 0 until now) */
+	if (online && engine_status(&b->eo, &es) == 0) {
+		b->st.bytes_done = es.done;
+		b->st.bytes_total = es.total;
+		engine_status_clear(&es);
+	}
 	r = unlock(b, pass, strlen(pass));
 	if (r == 0 && online)
 		online_hand_over(b, uuid, pass, strlen(pass));
@@ -433,8 +440,16 @@ static int settle_online_guard(struct boot *b, int r, struct engine_status *es)
 {
 	int s;
 
+	/* A header with no requirement and no conversion token (the end of
+	 * online mode's pass) over a valid guard cannot be a finished pass:
+	 * the first hotzone overwrites the guard. Such a header is a torn or
+	 * stale write, and the guard's rule decides as for a foreign one; a
+	 * really finished volume has ciphertext there and no guard. */
+	bool online_done = r == 0 && es->state == ENGINE_STATE_ENCRYPTED && !es->info.ours;
+
 	if (b->eo.layout != ENGINE_LAYOUT_SHIFT ||
-	    (r == 0 && es->state != ENGINE_STATE_PLAIN && es->state != ENGINE_STATE_FOREIGN))
+	    (r == 0 && es->state != ENGINE_STATE_PLAIN && es->state != ENGINE_STATE_FOREIGN &&
+	     !online_done))
 		return r;
 	s = online_boot_settle(b->part);
 	if (s <= 0)

@@ -90,6 +90,11 @@ finish_and_compare() {
 	cryptsetup luksDump "$1" >"$t/dump"
 	! grep -q 'online-reencrypt' "$t/dump" || die "$1: still in progress after the finish"
 	grep -q 'azure-keyvault' "$t/dump" || die "$1: token lost in the finish"
+	# a finished online volume reads as rootcrypt's, as an offline one does
+	"$ROOTCRYPT" status "$1" >"$t/status" || die "$1: status failed after the finish"
+	head -1 "$t/status" | grep -q ': encrypted$' || { cat "$t/status"; die "$1: not \"encrypted\" after the finish"; }
+	grep -q 'layout shift, cipher aes-xts-plain64, sector 4096, data offset 16777216' "$t/status" ||
+		{ cat "$t/status"; die "$1: status line of the finished volume"; }
 	cp --sparse=never "$1" "$t/copy.img"
 	rm -f "$t/hdr"
 	cryptsetup reencrypt --decrypt --header "$t/hdr" --force-offline-reencrypt \
@@ -129,6 +134,11 @@ grep -q 'Sector: *4096\|sector: 4096' "$t/dump" || { cat "$t/dump"; die "not 409
 [ "$(stat -c %s "$t/a.img")" = $((80 << 20)) ] || die "image not grown by 32 MiB"
 "$ROOTCRYPT" status "$t/a.img" >"$t/status" || die "status failed"
 grep -q 'encrypting (online)' "$t/status" || { cat "$t/status"; die "status is not encrypting (online)"; }
+# status.json carries the header's totals from boot 1 on
+"$ROOTCRYPT" status --json "$t/a.img" >"$t/status.json"
+total=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes_total"])' "$t/status.json")
+[ "$total" -gt 0 ] && [ "$(state bytes_total)" = "$total" ] ||
+	{ cat "$t/run/status.json"; die "boot 1: status.json bytes_total is not the header's $total"; }
 [ "$(versions online-a)" = 1 ] || die "one secret version expected"
 ! grep -q 'offline\|resuming the encryption' "$t/err1" || { cat "$t/err1"; die "offline engine ran"; }
 ls "$t/run" | grep -q LUKS2-temp && die "cryptsetup's temporary header left in the work dir"
@@ -143,7 +153,14 @@ handed_over "$t/a.img" online-a
 [ "$(versions online-a)" = 1 ] || die "the second boot stored a key"
 [ "$(fake_json 'sum(1 for e in log if e["method"] == "PUT")')" = 1 ] || die "more than one PUT"
 finish_and_compare "$t/a.img" online-a
-echo "ok: online boot 1, boot 2, host finish"
+# the boot after the finish unlocks it as any encrypted volume: no key
+# handed over, no marker for the unit
+rm -f "$t/run/online"
+boot 2>"$t/err3" || { cat "$t/err3"; die "boot after the finish failed"; }
+[ -e "$t/mapper/testroot" ] || die "no mapping after the finish"
+[ "$(state state)" = Encrypted ] || { cat "$t/run/status.json"; die "after the finish: not Encrypted"; }
+[ ! -e "$t/run/online" ] || die "marker written for a finished volume"
+echo "ok: online boot 1, boot 2, host finish, boot after the finish"
 
 # 2. Cut after the guard (before cryptsetup): nothing but the guard and the
 #    copy past the file system changed; the next boot starts over.
