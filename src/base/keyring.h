@@ -1,5 +1,6 @@
-/* The kernel keyring through raw syscalls (add_key, keyctl): the static
- * binary has no libkeyutils (Debian ships it shared only). Online mode
+/* The kernel keyring through raw syscalls (add_key, keyctl). Debian's
+ * libkeyutils-dev does ship a static libkeyutils.a, but the calls used here
+ * are thin syscall wrappers there too: not worth a build dependency. Online mode
  * hands the keyslot passphrase from the initramfs to the unit that
  * resumes the conversion after switch-root as a `user` key
  * (src/engine/ONLINE.md "The key after switch-root", choice (c)): kernel
