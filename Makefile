@@ -189,8 +189,9 @@ demo: deps rootcrypt
 .PHONY: demo
 
 # Install into a root file system (DESTDIR=/path/to/chroot for image builds):
-# the binary, the shared hook library, and the parts for whichever initramfs
-# generator the target uses (both are installed; only one is active).
+# the binary, the shared hook library, the parts for whichever initramfs
+# generator the target uses (both are installed; only one is active), and
+# online mode's systemd unit (enabled by `rootcrypt enroll --mode online`).
 # ROOTCRYPT_BIN: the binary to install (default the one built here).
 PREFIX ?= /usr
 ROOTCRYPT_BIN ?= rootcrypt
@@ -202,6 +203,10 @@ install: $(ROOTCRYPT_BIN)
 		install -D -m 0755 "$$f" $(DESTDIR)$(PREFIX)/lib/dracut/modules.d/$${f#dracut-module/}; done
 	set -e; for f in initramfs-tools/*/* initramfs-tools/*/*/*; do [ -f "$$f" ] || continue; \
 		install -D -m 0755 "$$f" $(DESTDIR)$(PREFIX)/share/$$f; done
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' hook/rootcrypt-online.service \
+		>$(DESTDIR)$(PREFIX)/lib/systemd/system/rootcrypt-online.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/rootcrypt-online.service
 .PHONY: install
 
 # Debian package rootcrypt_$(VERSION)_amd64.deb in DEB_DIR (default .): exactly

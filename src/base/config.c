@@ -13,7 +13,7 @@
 #include "log.h"
 
 enum value_kind { V_ANY, V_HTTPS_URL, V_HTTP_URL, V_LAYOUT, V_ALG, V_SECONDS, V_RESOLVE, V_NAME,
-		  V_TOKEN_VAULT, V_UNTAGGED, V_MODE, V_UUID, V_HEX64, V_MIB, V_PATH };
+		  V_TOKEN_VAULT, V_UNTAGGED, V_MODE, V_UUID, V_HEX64, V_MIB, V_PATH, V_RATE };
 
 struct config_key {
 	const char *name;
@@ -29,7 +29,7 @@ static const struct config_key config_keys[] = {
 	K(object_id, V_ANY),   K(msi_res_id, V_ANY),    K(imds, V_HTTP_URL),
 	K(ca_file, V_ANY),     K(resolve, V_RESOLVE),   K(header_device, V_ANY),
 	K(token_vault, V_TOKEN_VAULT), K(untagged_secret, V_UNTAGGED),
-	K(mode, V_MODE),
+	K(mode, V_MODE),       K(online_rate, V_RATE),
 	K(boot_split_uuid, V_UUID), K(boot_split_partuuid, V_UUID),
 	K(boot_split_size, V_MIB), K(boot_split_core, V_PATH),
 	K(boot_split_core_sha256, V_HEX64), K(boot_split_esp_files, V_ANY),
@@ -101,6 +101,16 @@ static int check_value(enum value_kind kind, const char *v, long *ret_num)
 		errno = 0;
 		n = strtol(v, &end, 10);
 		return errno || end == v || *end || *v == '+' || *v == ' ' || n < 64 || n > 1048576
+			       ? -EINVAL : 0;
+	}
+	case V_RATE: {
+		/* whole MB/s, 1..100000 */
+		char *end;
+		long n;
+
+		errno = 0;
+		n = strtol(v, &end, 10);
+		return errno || end == v || *end || *v == '+' || *v == ' ' || n < 1 || n > 100000
 			       ? -EINVAL : 0;
 	}
 	case V_PATH:

@@ -33,6 +33,8 @@ struct rootcrypt_config {
 			    * root before the system starts; online: it sets the
 			    * conversion up and boots on, the rest runs in the
 			    * background (src/engine/ONLINE.md) */
+	char *online_rate; /* MB/s cap of online mode's background pass (io.max
+			    * through systemd, ONLINE.md "Rate limit"); unset: none */
 	/* The /boot split (src/boot/BOOT.md), written by enroll; file only.
 	 * boot_split_uuid (B) set = the first boot gives /boot a partition
 	 * of its own before it encrypts the root. */

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,6 +46,43 @@ static void child(const char *const *argv, const struct spawn_io *io, const int 
 	_exit(127);
 }
 
+/* Lines of the child's stdout to io->on_line until end of file. */
+static void read_lines(int fd, const struct spawn_io *io)
+{
+	char buf[1024], *nl;
+	size_t n = 0;
+	bool cut = false; /* the rest of an over-long line is dropped */
+
+	for (;;) {
+		ssize_t k = read(fd, buf + n, sizeof(buf) - 1 - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+		buf[n] = '\0';
+		while ((nl = memchr(buf, '\n', n))) {
+			*nl = '\0';
+			if (!cut)
+				io->on_line(buf, io->line_ctx);
+			cut = false;
+			n -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, n);
+		}
+		if (n == sizeof(buf) - 1) {
+			if (!cut)
+				io->on_line(buf, io->line_ctx);
+			cut = true;
+			n = 0;
+		}
+	}
+	if (n && !cut) {
+		buf[n] = '\0';
+		io->on_line(buf, io->line_ctx);
+	}
+}
+
 /* The parent's side of the pipes: all of the input (it fits a pipe's
  * buffer: passphrases are small), then the output to its end. */
 static int feed_and_collect(const struct spawn_io *io, int in[2], int out[2])
@@ -63,6 +101,8 @@ static int feed_and_collect(const struct spawn_io *io, int in[2], int out[2])
 		if (r == -EPIPE)
 			r = 0;
 	}
+	if (out[0] >= 0 && io->on_line)
+		return r < 0 ? r : (read_lines(out[0], io), 0);
 	while (out[0] >= 0) {
 		char sink[256];
 		bool keep = n + 1 < io->output_size;
@@ -92,7 +132,7 @@ int spawn_run(const char *const *argv, const struct spawn_io *io, int *ret_statu
 	if (pipe2(report, O_CLOEXEC) < 0)
 		return log_error_errno(errno, "cannot create a pipe for \"%s\"", argv[0]);
 	if ((io && io->input && pipe2(in, O_CLOEXEC) < 0) ||
-	    (io && io->output && io->output_size && pipe2(out, O_CLOEXEC) < 0)) {
+	    (io && ((io->output && io->output_size) || io->on_line) && pipe2(out, O_CLOEXEC) < 0)) {
 		r = -errno;
 		close_pair(report);
 		close_pair(in);

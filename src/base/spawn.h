@@ -21,6 +21,12 @@ struct spawn_io {
 				 * output_size - 1 bytes, or NULL to leave stdout ours */
 	size_t output_size;
 	const char *cwd;	/* its working directory, or NULL */
+	/* Instead of output: each line of its stdout as it comes (without
+	 * the newline; a line over 1 KiB is cut), for progress a long-running
+	 * tool prints. A signal that interrupts the wait (EINTR) does not end
+	 * it: the caller's handler decides what the child is told. */
+	void (*on_line)(const char *line, void *ctx);
+	void *line_ctx;
 };
 
 /* spawn_wait with io. A child that exits without reading all its input is

@@ -13,6 +13,7 @@ int cmd_boot(int argc, char **argv);
 int cmd_enroll(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_online_resume(int argc, char **argv);
 int cmd_debug_http(int argc, char **argv);
 int cmd_debug_luks2(int argc, char **argv);
 int cmd_debug_ext4tail(int argc, char **argv);

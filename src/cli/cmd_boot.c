@@ -37,6 +37,7 @@
 #include "parse.h"
 #include "luks2.h"
 #include "online_boot.h"
+#include "online_key.h"
 #include "online_plan.h"
 #include "secmem.h"
 #include "unlock.h"
@@ -161,6 +162,22 @@ static int unlock(struct boot *b, const char *pass, size_t len)
 			return r;
 	}
 	return unlock_open(b->part, b->eo.header, b->name, pass, len);
+}
+
+/* Online mode, volume open and still converting: the passphrase goes to
+ * the kernel keyring for rootcrypt-online.service (ONLINE.md choice (c)).
+ * A failure here does not stop the boot: the unit says the key is
+ * missing, and the next boot hands it over again. */
+static void online_hand_over(struct boot *b, const char *uuid, const char *pass, size_t len)
+{
+	struct online_marker m = { 0 };
+
+	snprintf(m.uuid, sizeof(m.uuid), "%s", uuid);
+	snprintf(m.device, sizeof(m.device), "%s", b->part);
+	snprintf(m.name, sizeof(m.name), "%s", b->name);
+	if (online_key_hand_over(b->status_dir, &m, pass, len) < 0)
+		log_warn("online: the key was not handed over; the conversion of \"%s\" waits "
+			 "for the next boot", b->part);
 }
 
 /* Key could not be stored, disk untouched: boot the plain root. */
@@ -339,7 +356,16 @@ static int first_boot(struct boot *b)
 		}
 		goto out;
 	}
+	/* the progress the new header records (bytes_total was the plain
+	 * volume's 0 until now) */
+	if (online && engine_status(&b->eo, &es) == 0) {
+		b->st.bytes_done = es.done;
+		b->st.bytes_total = es.total;
+		engine_status_clear(&es);
+	}
 	r = unlock(b, pass, strlen(pass));
+	if (r == 0 && online)
+		online_hand_over(b, uuid, pass, strlen(pass));
 	report(b, online ? BOOTSTATUS_IN_PROGRESS : BOOTSTATUS_ENCRYPTED,
 	       r == 0 ? NULL : "unlock failed");
 out:
@@ -419,6 +445,8 @@ static int later_boot(struct boot *b, const struct engine_status *es)
 		}
 		if (r == 0)
 			r = unlock(b, pass, len);
+		if (r == 0 && es->online)
+			online_hand_over(b, es->info.uuid, pass, len);
 		secmem_free(pass);
 		if (r == 0) {
 			report(b, es->online ? BOOTSTATUS_IN_PROGRESS : BOOTSTATUS_ENCRYPTED, NULL);
@@ -442,8 +470,16 @@ static int settle_online_guard(struct boot *b, int r, struct engine_status *es)
 {
 	int s;
 
+	/* A header with no requirement and no conversion token (the end of
+	 * online mode's pass) over a valid guard cannot be a finished pass:
+	 * the first hotzone overwrites the guard. Such a header is a torn or
+	 * stale write, and the guard's rule decides as for a foreign one; a
+	 * really finished volume has ciphertext there and no guard. */
+	bool online_done = r == 0 && es->state == ENGINE_STATE_ENCRYPTED && !es->info.ours;
+
 	if (b->eo.layout != ENGINE_LAYOUT_SHIFT ||
-	    (r == 0 && es->state != ENGINE_STATE_PLAIN && es->state != ENGINE_STATE_FOREIGN))
+	    (r == 0 && es->state != ENGINE_STATE_PLAIN && es->state != ENGINE_STATE_FOREIGN &&
+	     !online_done))
 		return r;
 	s = online_boot_settle(b->part);
 	if (s <= 0)

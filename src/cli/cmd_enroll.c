@@ -106,6 +106,52 @@ static int write_file(const struct enroll_ctx *c, const char *p, const char *tex
 	return 0;
 }
 
+/* Online mode's background pass after switch-root (src/engine/ONLINE.md
+ * "The systemd unit"): shipped by make install / the package, enabled
+ * here as `systemctl enable` would (its WantedBy link), which also works
+ * on an image tree without systemd running. */
+#define ONLINE_UNIT "rootcrypt-online.service"
+#define ONLINE_UNIT_FILE "/usr/lib/systemd/system/" ONLINE_UNIT
+#define ONLINE_UNIT_WANTS_DIR "/etc/systemd/system/multi-user.target.wants"
+
+/* enable: the link points at the unit (replaced when there); otherwise it
+ * goes (offline mode, --undo). */
+static int online_unit_enable(const struct enroll_ctx *c, bool enable)
+{
+	static const char *const dirs[] = { "/etc/systemd", "/etc/systemd/system",
+					    ONLINE_UNIT_WANTS_DIR };
+	char link[PATH_MAX], dir[PATH_MAX];
+	struct stat st;
+
+	path_in(c, ONLINE_UNIT_WANTS_DIR "/" ONLINE_UNIT, link, sizeof(link));
+	if (!enable) {
+		if (lstat(link, &st) < 0)
+			return 0;
+		printf("  disabling %s: removing %s\n", ONLINE_UNIT, link);
+		if (!c->dry_run && unlink(link) < 0 && errno != ENOENT)
+			return log_error_errno(errno, "cannot remove \"%s\"", link);
+		return 0;
+	}
+	if (!exists_in(c, ONLINE_UNIT_FILE))
+		log_warn("%s is not installed%s%s: online mode's background pass will not start "
+			 "until it is (make install or the rootcrypt package ship it)",
+			 ONLINE_UNIT_FILE, strcmp(c->root, "/") ? " in " : "",
+			 strcmp(c->root, "/") ? c->root : "");
+	printf("  enabling %s: %s -> %s\n", ONLINE_UNIT, link, ONLINE_UNIT_FILE);
+	if (c->dry_run)
+		return 0;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		path_in(c, dirs[i], dir, sizeof(dir));
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return log_error_errno(errno, "cannot create \"%s\"", dir);
+	}
+	if (unlink(link) < 0 && errno != ENOENT)
+		return log_error_errno(errno, "cannot replace \"%s\"", link);
+	if (symlink(ONLINE_UNIT_FILE, link) < 0)
+		return log_error_errno(errno, "cannot create the link \"%s\"", link);
+	return 0;
+}
+
 static char *read_file(const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -718,6 +764,8 @@ int cmd_enroll(int argc, char **argv)
 		if (r < 0)
 			return r;
 		r = update_grub(&c, "", NULL, NULL);
+		if (r == 0)
+			r = online_unit_enable(&c, false);
 		printf("  removing %s\n", path);
 		if (!c.dry_run && unlink(path) < 0 && errno != ENOENT)
 			return log_error_errno(errno, "cannot remove \"%s\"", path);
@@ -794,6 +842,8 @@ int cmd_enroll(int argc, char **argv)
 		goto out;
 	}
 	r = write_file(&c, "/etc/rootcrypt.conf", conf, 0600);
+	if (r == 0)
+		r = online_unit_enable(&c, strcmp(o.mode, "online") == 0);
 	if (r == 0)
 		r = regenerate_initramfs(&c);
 	if (r == 0) {

@@ -29,6 +29,8 @@ static const struct subcommand subcommands[] = {
 	{ "boot", cmd_boot, "boot                 (initramfs entry point)", false },
 	{ "enroll", cmd_enroll, "enroll [...]         (prepare this system for encryption at boot)", false },
 	{ "key", cmd_key, "key store|fetch|rewrap --vault URL --secret NAME [--kek KEY-URL] --key-file F", false },
+	{ "online-resume", cmd_online_resume,
+	  "online-resume        (rootcrypt-online.service: the online conversion's pass)", false },
 	{ "config", cmd_config, "config get KEY        (the effective setting, for scripts)", false },
 	{ "debug-http", cmd_debug_http, "debug-http URL [--ca-file F] [--resolve H:P:A] [--method M]", true },
 	{ "debug-luks2", cmd_debug_luks2, "debug-luks2 ACTION FILE [...]   (LUKS2 header tests)", true },

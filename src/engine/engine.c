@@ -1104,6 +1104,18 @@ int engine_status(const struct engine_opts *o, struct engine_status *ret)
 			r = 0;
 			break;
 		}
+		/* ...or done with it: no requirement, the key token there */
+		if (r == 0 && e.head && engine_hdr_online_finished(e.head, o->key_token_type)) {
+			ret->state = ENGINE_STATE_ENCRYPTED;
+			from = e.head;
+			engine_hdr_get(e.head, &ret->info);
+			ret->info.layout = e.layout;
+			/* the crypt segment is dynamic: the rest of the data device */
+			ret->info.plain_len = e.dev->size > ret->info.data_off
+						      ? e.dev->size - ret->info.data_off : 0;
+			ret->done = ret->total = ret->info.plain_len;
+			break;
+		}
 		/* fall through */
 	case ENGINE_REFUSE_SIGNATURE:
 		ret->state = ENGINE_STATE_FOREIGN;

@@ -128,6 +128,14 @@ int engine_hdr_key_token(const struct engine_hdr *eh, const char *type, char **r
 	return r == -ENOENT ? 0 : r;
 }
 
+bool engine_hdr_online_finished(const struct engine_hdr *eh, const char *key_token_type)
+{
+	return luks2_requirement_count(eh->h) == 0 && key_token_type &&
+	       luks2_token_find(eh->h, key_token_type) >= 0 &&
+	       strcmp(luks2_hdr_cipher(eh->h), "aes-xts-plain64") == 0 &&
+	       luks2_hdr_key_size(eh->h) == 64;
+}
+
 void engine_hdr_get(const struct engine_hdr *eh, struct engine_hdr_info *ret)
 {
 	*ret = eh->tokens;

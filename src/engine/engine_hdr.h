@@ -55,6 +55,12 @@ void engine_hdr_get(const struct engine_hdr *h, struct engine_hdr_info *ret);
 /* The token of `type` (a caller's, opaque here): malloc'ed JSON text, or
  * NULL when the header has none. 0 or -ENOMEM. */
 int engine_hdr_key_token(const struct engine_hdr *h, const char *type, char **ret_json);
+/* Whether eh is what stock cryptsetup leaves when online mode's pass is
+ * done (src/engine/ONLINE.md "At the end"): no requirement at all, the
+ * caller's key token (key_token_type) present, aes-xts-plain64 with a
+ * 512-bit key. Such a volume is rootcrypt's though it has no conversion
+ * token: the key token is what decides. */
+bool engine_hdr_online_finished(const struct engine_hdr *eh, const char *key_token_type);
 /* Unlocks keyslot(s) with the passphrase into vk (64 bytes). -EPERM when
  * the passphrase is wrong. */
 int engine_hdr_unlock(struct engine_hdr *h, const char *pass, size_t pass_len, uint8_t *vk,

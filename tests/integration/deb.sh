@@ -37,6 +37,9 @@ $x $dm/parse-rootcrypt.sh
 $x $dm/rootcrypt-job.sh
 $d ./usr/lib/rootcrypt/
 $r ./usr/lib/rootcrypt/rootcrypt-lib.sh
+$d ./usr/lib/systemd/
+$d ./usr/lib/systemd/system/
+$r ./usr/lib/systemd/system/rootcrypt-online.service
 $d ./usr/sbin/
 $x ./usr/sbin/rootcrypt
 $d ./usr/share/
@@ -91,6 +94,16 @@ else
 	chr() { unshare -r chroot "$s" "$@"; }
 fi
 [ -x "$s/usr/sbin/rootcrypt" ] || fail "no /usr/sbin/rootcrypt in the scratch root"
+# Online mode's unit: runs the installed binary, only while a conversion
+# is in progress; installing the package does not enable it (enroll does).
+u=$s/usr/lib/systemd/system/rootcrypt-online.service
+grep -qx 'ExecStart=/usr/sbin/rootcrypt online-resume' "$u" || fail "unit: ExecStart"
+grep -qx 'ConditionPathExists=/run/rootcrypt/online' "$u" || fail "unit: ConditionPathExists"
+grep -qx 'WantedBy=multi-user.target' "$u" || fail "unit: WantedBy"
+grep -qx 'Type=simple' "$u" || fail "unit: Type"
+! grep -q '@SBINDIR@' "$u" || fail "unit: @SBINDIR@ not replaced"
+[ ! -e "$s/etc/systemd/system/multi-user.target.wants/rootcrypt-online.service" ] ||
+	fail "the package enabled the unit"
 
 # The hook and check() run in the scratch root (its /etc, not the host's)
 # with a static busybox as /bin/sh and stubs that log every generator call.

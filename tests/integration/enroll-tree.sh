@@ -92,3 +92,28 @@ grep -qx 'header = /rootcrypt-header.img' "$t/etc/rootcrypt.conf" || { cat "$t/e
 grep -qx "header_device = UUID=$(blkid -p -s UUID -o value "$bootdev")" "$t/etc/rootcrypt.conf" ||
 	{ cat "$t/etc/rootcrypt.conf"; exit 1; }
 "$ROOTCRYPT" enroll --root "$t" --undo >/dev/null
+
+# Online mode's unit (issue 18): enroll --mode online enables it (the
+# WantedBy link systemctl enable makes), offline and --undo disable it; a
+# tree without the unit file gets the link and a warning.
+wants=$t/etc/systemd/system/multi-user.target.wants/rootcrypt-online.service
+online() {
+	"$ROOTCRYPT" enroll --root "$t" --device PARTUUID=abcd --vault https://v.vault.azure.net \
+		--mode "$1" >"$t/out" 2>"$t/err" || { cat "$t/out" "$t/err"; exit 1; }
+}
+[ ! -e "$wants" ] && [ ! -L "$wants" ] || { echo "unit enabled by an offline enroll"; exit 1; }
+online online
+[ "$(readlink "$wants")" = /usr/lib/systemd/system/rootcrypt-online.service ] ||
+	{ ls -l "$wants"; echo "online enroll did not enable the unit"; exit 1; }
+grep -q 'rootcrypt-online.service is not installed' "$t/err" || { cat "$t/err"; echo "no warning without the unit file"; exit 1; }
+mkdir -p "$t/usr/lib/systemd/system"
+: >"$t/usr/lib/systemd/system/rootcrypt-online.service"
+online online
+[ -L "$wants" ] && [ ! -s "$t/err" ] || { cat "$t/err"; echo "second online enroll"; exit 1; }
+online offline
+[ ! -L "$wants" ] || { echo "offline enroll left the unit enabled"; exit 1; }
+online online
+"$ROOTCRYPT" enroll --root "$t" --undo >"$t/out"
+[ ! -L "$wants" ] || { cat "$t/out"; echo "--undo left the unit enabled"; exit 1; }
+grep -q 'disabling rootcrypt-online.service' "$t/out" || { cat "$t/out"; exit 1; }
+echo "ok: enroll enables/disables rootcrypt-online.service"

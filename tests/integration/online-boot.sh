@@ -14,6 +14,8 @@
 # converted offline, with a line that says why. Detached: the header file
 # appears whole under its name or not at all.
 set -eu
+. "$(dirname "$0")/keyring.inc"
+keyring_private "$0" "$@"
 command -v cryptsetup >/dev/null || { echo "cryptsetup missing"; exit 77; }
 command -v mkfs.ext4 >/dev/null || { echo "mkfs.ext4 missing"; exit 77; }
 t=$(mktemp -d)
@@ -88,6 +90,11 @@ finish_and_compare() {
 	cryptsetup luksDump "$1" >"$t/dump"
 	! grep -q 'online-reencrypt' "$t/dump" || die "$1: still in progress after the finish"
 	grep -q 'azure-keyvault' "$t/dump" || die "$1: token lost in the finish"
+	# a finished online volume reads as rootcrypt's, as an offline one does
+	"$ROOTCRYPT" status "$1" >"$t/status" || die "$1: status failed after the finish"
+	head -1 "$t/status" | grep -q ': encrypted$' || { cat "$t/status"; die "$1: not \"encrypted\" after the finish"; }
+	grep -q 'layout shift, cipher aes-xts-plain64, sector 4096, data offset 16777216' "$t/status" ||
+		{ cat "$t/status"; die "$1: status line of the finished volume"; }
 	cp --sparse=never "$1" "$t/copy.img"
 	rm -f "$t/hdr"
 	cryptsetup reencrypt --decrypt --header "$t/hdr" --force-offline-reencrypt \
@@ -104,28 +111,56 @@ settled() {
 	finish_and_compare "$1" "$2"
 }
 
+# handed_over IMG SECRET: the vault's passphrase is the key
+# rootcrypt:online:<UUID> of the (private) session keyring, and the
+# marker for rootcrypt-online.service names the volume
+handed_over() {
+	u=$(cryptsetup luksUUID "$1")
+	latest_pass "$2" "$t/pass"
+	keyring_get "$u" "$t/kr" || die "$1: no key rootcrypt:online:$u in the keyring"
+	cmp -s "$t/kr" "$t/pass" || die "$1: the keyring's key is not the vault's passphrase"
+	printf 'uuid=%s\ndevice=%s\nname=testroot\n' "$u" "$1" | cmp -s - "$t/run/online" ||
+		{ cat "$t/run/online"; die "$1: marker $t/run/online wrong"; }
+}
+
 # 1. Boot 1 (online): set up, token, unlock; status says in progress.
 fresh "$t/a.img" online-a
 boot 2>"$t/err1" || { cat "$t/err1"; die "first boot failed"; }
 [ -e "$t/mapper/testroot" ] || die "no mapping after the first boot"
 [ "$(state state)" = EncryptionInProgress ] || { cat "$t/run/status.json"; die "status.json not in progress"; }
 in_progress "$t/a.img"
+handed_over "$t/a.img" online-a
 grep -q 'Sector: *4096\|sector: 4096' "$t/dump" || { cat "$t/dump"; die "not 4096-byte sectors"; }
 [ "$(stat -c %s "$t/a.img")" = $((80 << 20)) ] || die "image not grown by 32 MiB"
 "$ROOTCRYPT" status "$t/a.img" >"$t/status" || die "status failed"
 grep -q 'encrypting (online)' "$t/status" || { cat "$t/status"; die "status is not encrypting (online)"; }
+# status.json carries the header's totals from boot 1 on
+"$ROOTCRYPT" status --json "$t/a.img" >"$t/status.json"
+total=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes_total"])' "$t/status.json")
+[ "$total" -gt 0 ] && [ "$(state bytes_total)" = "$total" ] ||
+	{ cat "$t/run/status.json"; die "boot 1: status.json bytes_total is not the header's $total"; }
 [ "$(versions online-a)" = 1 ] || die "one secret version expected"
 ! grep -q 'offline\|resuming the encryption' "$t/err1" || { cat "$t/err1"; die "offline engine ran"; }
 ls "$t/run" | grep -q LUKS2-temp && die "cryptsetup's temporary header left in the work dir"
 
-# A second boot opens the in-progress header without storing a new key.
+# A second boot opens the in-progress header without storing a new key,
+# and hands the key over again.
+rm -f "$t/run/online"
 boot 2>"$t/err2" || { cat "$t/err2"; die "second boot failed"; }
 [ -e "$t/mapper/testroot" ] || die "no mapping after the second boot"
 [ "$(state state)" = EncryptionInProgress ] || { cat "$t/run/status.json"; die "second boot: not in progress"; }
+handed_over "$t/a.img" online-a
 [ "$(versions online-a)" = 1 ] || die "the second boot stored a key"
 [ "$(fake_json 'sum(1 for e in log if e["method"] == "PUT")')" = 1 ] || die "more than one PUT"
 finish_and_compare "$t/a.img" online-a
-echo "ok: online boot 1, boot 2, host finish"
+# the boot after the finish unlocks it as any encrypted volume: no key
+# handed over, no marker for the unit
+rm -f "$t/run/online"
+boot 2>"$t/err3" || { cat "$t/err3"; die "boot after the finish failed"; }
+[ -e "$t/mapper/testroot" ] || die "no mapping after the finish"
+[ "$(state state)" = Encrypted ] || { cat "$t/run/status.json"; die "after the finish: not Encrypted"; }
+[ ! -e "$t/run/online" ] || die "marker written for a finished volume"
+echo "ok: online boot 1, boot 2, host finish, boot after the finish"
 
 # 2. Cut after the guard (before cryptsetup): nothing but the guard and the
 #    copy past the file system changed; the next boot starts over.

@@ -203,3 +203,21 @@ TEST(config_mode_offline_or_online)
 	CHECK_EQ_INT(config_set(&c, "mode", "Online"), -EINVAL);
 	config_free(&c);
 }
+
+/* online_rate = MB/s (issue 18, the unit's io.max cap): whole numbers
+ * 1..100000 only. */
+TEST(config_online_rate_whole_mb_per_s)
+{
+	struct rootcrypt_config c = { 0 };
+	static const char text[] = "online_rate = 20\n";
+
+	CHECK_EQ_INT(config_parse_file_text(&c, text, sizeof(text) - 1, "t"), 0);
+	CHECK_EQ_STR(c.online_rate, "20");
+	CHECK_EQ_INT(config_set(&c, "online_rate", "0"), -EINVAL);
+	CHECK_EQ_INT(config_set(&c, "online_rate", "5.5"), -EINVAL);
+	CHECK_EQ_INT(config_set(&c, "online_rate", "+5"), -EINVAL);
+	CHECK_EQ_INT(config_set(&c, "online_rate", "100001"), -EINVAL);
+	CHECK_EQ_INT(config_set(&c, "online_rate", "100000"), 0);
+	CHECK_EQ_STR(c.online_rate, "100000");
+	config_free(&c);
+}

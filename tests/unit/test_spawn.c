@@ -65,3 +65,37 @@ TEST(spawn_run_missing_program)
 
 	CHECK_EQ_INT(spawn_run(argv, NULL, &status), -ENOENT);
 }
+
+struct lines_seen {
+	char text[4096];
+	int count;
+};
+
+static void collect_line(const char *line, void *ctx)
+{
+	struct lines_seen *s = ctx;
+	size_t n = strlen(s->text);
+
+	snprintf(s->text + n, sizeof(s->text) - n, "[%zu:%.8s]", strlen(line), line);
+	s->count++;
+}
+
+TEST(spawn_run_lines_as_they_come)
+{
+	/* stdin reaches the child while its lines come back one by one: a
+	 * long line is cut at 1 KiB (its rest dropped), the last may lack a
+	 * newline */
+	const char *argv[] = { "sh", "-c",
+			       "read x; echo \"got $x\"; echo; head -c 3000 /dev/zero | tr '\\0' a; "
+			       "echo; printf tail",
+			       NULL };
+	struct lines_seen seen = { "", 0 };
+	struct spawn_io io = { .input = "pw\n", .input_len = 3, .on_line = collect_line,
+			       .line_ctx = &seen };
+	int status = -1;
+
+	CHECK_EQ_INT(spawn_run(argv, &io, &status), 0);
+	CHECK_EQ_INT(status, 0);
+	CHECK_EQ_STR(seen.text, "[6:got pw][0:][1023:aaaaaaaa][4:tail]");
+	CHECK_EQ_INT(seen.count, 4);
+}
