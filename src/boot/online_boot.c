@@ -123,7 +123,7 @@ static const char *sector_for(struct blkdev *d)
 	struct fsprobe_fs fs;
 	const char *sig = NULL;
 
-	return fsprobe_read(d, &fs, &sig) == 1 && fs.block_size >= 4096 ? "4096" : "512";
+	return fsprobe_read(d, &fs, &sig) == 1 && fs.max_sector >= 4096 ? "4096" : "512";
 }
 
 /* Step 3 (the guard), and the encryption sector size. */

@@ -53,19 +53,27 @@ int fsprobe_parse(const uint8_t *head, size_t len, struct fsprobe_fs *ret)
 			blocks |= (uint64_t)le32_get(sb + 0x150) << 32;
 		ret->type = "ext4";
 		ret->block_size = 1024u << log_bs;
+		ret->max_sector = ret->block_size;
 		ret->size = blocks * ret->block_size;
 		uuid_text(sb + 0x68, ret->uuid); /* s_uuid */
 		return blocks ? 1 : -EINVAL;
 	}
-	if (len >= 16 && memcmp(head, "XFSB", 4) == 0) {
+	if (len >= 196 && memcmp(head, "XFSB", 4) == 0) {
 		uint32_t bs = be32_at(head + 4);
 		uint64_t dblocks = be64_at(head + 8);
+		uint32_t sect = (uint32_t)head[102] << 8 | head[103];	 /* sb_sectsize */
+		uint32_t logsect = (uint32_t)head[194] << 8 | head[195]; /* sb_logsectsize */
 
 		if (bs < 512 || bs > 65536 || (bs & (bs - 1)) || !dblocks ||
 		    dblocks > UINT64_MAX / bs)
 			return -EINVAL;
+		if (sect < 512 || sect > 32768 || (sect & (sect - 1)) ||
+		    (logsect && (logsect < 512 || logsect > 32768 || (logsect & (logsect - 1)))))
+			return -EINVAL;
 		ret->type = "xfs";
 		ret->block_size = bs;
+		/* logsectsize 0: a log of 512-byte basic blocks */
+		ret->max_sector = sect < (logsect ? logsect : 512) ? sect : (logsect ? logsect : 512);
 		ret->size = dblocks * bs;
 		uuid_text(head + 32, ret->uuid); /* sb_uuid */
 		return 1;

@@ -12,6 +12,12 @@
 struct fsprobe_fs {
 	const char *type;	/* "ext4" (ext2/3/4) or "xfs" */
 	uint32_t block_size;
+	/* The largest logical sector size of a device it still mounts on: ext4
+	 * needs blocks no smaller than the device's sectors, XFS refuses a
+	 * device whose sectors exceed its sb_sectsize or log sector size. An
+	 * encryption sector above it leaves a volume that opens but does not
+	 * mount. */
+	uint32_t max_sector;
 	uint64_t size;		/* bytes the file system uses from offset 0 */
 	char uuid[37];		/* the file system's UUID, lower case (blkid's form) */
 };

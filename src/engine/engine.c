@@ -296,15 +296,20 @@ static uint32_t pick_sector(const struct engine *e, uint64_t D, const struct fsp
 {
 	if (e->o->sector_size)
 		return e->o->sector_size;
-	if (D % 4096 == 0 && (!have_fs || fs->block_size >= 4096))
+	if (D % 4096 == 0 && (!have_fs || fs->max_sector >= 4096))
 		return 4096;
 	return 512;
 }
 
-static int check_sector(const struct engine *e, uint32_t S, uint64_t D)
+static int check_sector(const struct engine *e, uint32_t S, uint64_t D,
+			const struct fsprobe_fs *fs, bool have_fs)
 {
 	if (S != 512 && S != 1024 && S != 2048 && S != 4096)
 		return log_error(EINVAL, "sector size %u is not one of 512, 1024, 2048, 4096", S);
+	if (have_fs && S > fs->max_sector)
+		return log_error(EINVAL, "sector size %u: the %s file system on '%s' mounts only on "
+				 "sectors of at most %u bytes (use --sector-size %u)", S, fs->type,
+				 e->dev->name, fs->max_sector, fs->max_sector);
 	if (S < e->dev->sector_size)
 		return log_error(EINVAL, "sector size %u is below the device's %u", S,
 				 e->dev->sector_size);
@@ -638,7 +643,7 @@ static int shift_start(struct engine *e)
 	if (r < 0)
 		return r;
 	S = pick_sector(e, D, &fs, have_fs == 1);
-	r = check_sector(e, S, D);
+	r = check_sector(e, S, D, &fs, have_fs == 1);
 	if (r < 0)
 		return r;
 	r = setup_key(e, NULL);
@@ -911,7 +916,7 @@ static int detached_start(struct engine *e)
 	if (have_fs < 0)
 		return have_fs;
 	S = pick_sector(e, D, &fs, have_fs == 1);
-	r = check_sector(e, S, D);
+	r = check_sector(e, S, D, &fs, have_fs == 1);
 	if (r < 0)
 		return r;
 	r = setup_key(e, NULL);

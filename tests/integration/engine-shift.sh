@@ -18,7 +18,7 @@ run_case() { # NAME FS SECTOR FSSIZE_MB FILESIZE_MB
 	truncate -s "$5M" "$img"
 	case $2 in
 	ext4) mkfs.ext4 -q -F -b 4096 -E nodiscard -d "$d/tree" "$img" "$4M" ;;
-	xfs) TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1 mkfs.xfs -q -f -b size=4096 -d size="$4m" "$img" ;;
+	xfs) TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1 mkfs.xfs -q -f -b size=4096 -s size="$3" -d size="$4m" "$img" ;;
 	esac
 	# what must survive: the file system (the space after it may be used)
 	len=$(($4 << 20))

@@ -22,6 +22,7 @@ TEST(fsprobe_ext4_sizes)
 	CHECK_EQ_INT(fsprobe_parse(head, sizeof(head), &fs), 1);
 	CHECK_EQ_STR(fs.type, "ext4");
 	CHECK_EQ_INT(fs.block_size, 4096);
+	CHECK_EQ_INT(fs.max_sector, 4096);
 	CHECK_EQ_INT(fs.size, 12345ull * 4096);
 	CHECK_EQ_STR(fs.uuid, "00000000-0000-0000-0000-000000000000");
 	memcpy(head + 1024 + 0x68, "\x12\x34\x56\x78\x9a\xbc\xde\xf0\x01\x23\x45\x67\x89\xab\xcd\xef",
@@ -53,9 +54,25 @@ TEST(fsprobe_xfs_and_signatures)
 	memcpy(head, "XFSB", 4);
 	memcpy(head + 4, &bs, 4);
 	memcpy(head + 8, &blocks, 8);
+	CHECK(fsprobe_parse(head, sizeof(head), &fs) < 0); /* sb_sectsize 0 */
+	head[102] = 0x02; /* sb_sectsize 512: mkfs.xfs's default on a 512e disk or a file */
+	head[194] = 0x02; /* sb_logsectsize 512 */
 	CHECK_EQ_INT(fsprobe_parse(head, sizeof(head), &fs), 1);
 	CHECK_EQ_STR(fs.type, "xfs");
 	CHECK_EQ_INT(fs.size, 5000ull * 4096);
+	CHECK_EQ_INT(fs.max_sector, 512); /* 4 KiB blocks, yet no 4 KiB sectors under it */
+	head[102] = 0x10; /* sb_sectsize 4096 */
+	CHECK_EQ_INT(fsprobe_parse(head, sizeof(head), &fs), 1);
+	CHECK_EQ_INT(fs.max_sector, 512); /* the log's 512-byte sectors */
+	head[194] = 0x10;
+	CHECK_EQ_INT(fsprobe_parse(head, sizeof(head), &fs), 1);
+	CHECK_EQ_INT(fs.max_sector, 4096);
+	head[194] = 0;
+	CHECK_EQ_INT(fsprobe_parse(head, sizeof(head), &fs), 1);
+	CHECK_EQ_INT(fs.max_sector, 512); /* no log sector size: 512-byte basic blocks */
+	head[102] = 0x03; /* 768: not a power of two */
+	CHECK(fsprobe_parse(head, sizeof(head), &fs) < 0);
+	head[102] = 0x02;
 	memcpy(head + 32, "\xfe\xdc\xba\x98\x76\x54\x32\x10\x00\x11\x22\x33\x44\x55\x66\x77", 16);
 	CHECK_EQ_INT(fsprobe_parse(head, sizeof(head), &fs), 1);
 	CHECK_EQ_STR(fs.uuid, "fedcba98-7654-3210-0011-223344556677"); /* sb_uuid */
