@@ -250,8 +250,10 @@ GRUB_SERIAL_COMMAND="serial --speed=115200"
 GRUB_DISABLE_RECOVERY=true
 GRUB_DISABLE_OS_PROBER=true
 EOF
-cp "$QEMU_DIR/guest/cloud/rctest-cloud" "$mnt/usr/local/sbin/rctest-cloud"
-chmod 0755 "$mnt/usr/local/sbin/rctest-cloud"
+for f in rctest-cloud rctest-writer; do
+	cp "$QEMU_DIR/guest/cloud/$f" "$mnt/usr/local/sbin/$f"
+	chmod 0755 "$mnt/usr/local/sbin/$f"
+done
 cp "$QEMU_DIR/guest/cloud/rctest-cloud.service" "$mnt/etc/systemd/system/"
 mkdir -p "$mnt/etc/systemd/system/sysinit.target.wants"
 ln -sf ../rctest-cloud.service "$mnt/etc/systemd/system/sysinit.target.wants/rctest-cloud.service"

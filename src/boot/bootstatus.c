@@ -22,6 +22,17 @@ const char *bootstatus_state_name(enum bootstatus_state s)
 	return "Unknown";
 }
 
+/* One decimal, written as such: json-c's default form of a double is %.17g
+ * ("3.1000000000000001" for 3.1), noise for whoever reads the status. */
+static struct json_object *one_decimal(double v)
+{
+	char text[32];
+
+	v = (double)(long long)(v * 10) / 10;
+	snprintf(text, sizeof(text), "%.1f", v);
+	return json_object_new_double_s(v, text);
+}
+
 char *bootstatus_to_json(const struct bootstatus *st)
 {
 	struct json_object *o = json_object_new_object();
@@ -35,10 +46,10 @@ char *bootstatus_to_json(const struct bootstatus *st)
 		json_object_object_add(o, "device", json_object_new_string(st->device));
 	if (st->layout)
 		json_object_object_add(o, "layout", json_object_new_string(st->layout));
-	json_object_object_add(o, "percent", json_object_new_double((double)(int)(pct * 10) / 10));
+	json_object_object_add(o, "percent", one_decimal(pct));
 	json_object_object_add(o, "bytes_done", json_object_new_int64((int64_t)st->bytes_done));
 	json_object_object_add(o, "bytes_total", json_object_new_int64((int64_t)st->bytes_total));
-	json_object_object_add(o, "mb_per_s", json_object_new_double((double)(int)(st->mb_per_s * 10) / 10));
+	json_object_object_add(o, "mb_per_s", one_decimal(st->mb_per_s));
 	json_object_object_add(o, "last_error",
 			       st->last_error ? json_object_new_string(st->last_error) : NULL);
 	json_object_object_add(o, "updated", json_object_new_int64((int64_t)time(NULL)));

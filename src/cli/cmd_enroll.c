@@ -620,18 +620,18 @@ static int say_plan(const struct enroll_ctx *c, struct enroll_opts *o, const cha
 	case ENROLL_SHIFT_FS_SMALLER:
 		printf("  plan: shift%s - the %s file system (%llu MiB) leaves %llu MiB of its "
 		       "%llu MiB partition free; the first boot %s by %llu MiB "
-		       "inside the partition for the LUKS2 header\n", online ? " (online)" : "",
+		       "inside the partition for the LUKS2 header%s\n", online ? " (online)" : "",
 		       g.fs_type, MIB(g.fs_size), MIB(bytes), MIB(g.part_size),
-		       online ? "boots on at once and cryptsetup moves the data up in the background, using"
-			      : "moves the data up", MIB(room));
+		       online ? "boots on at once; cryptsetup reserves" : "moves the data up",
+		       MIB(room), online ? " and its moving copy, and moves the data in the background" : "");
 		return 0;
 	case ENROLL_SHIFT_GROW:
 		printf("  plan: shift%s - the first boot grows the %llu MiB partition by %llu MiB "
-		       "into the free disk space after it (%llu MiB free), then %s by %llu MiB for the "
-		       "LUKS2 header\n", online ? " (online)" : "", MIB(g.part_size), MIB(bytes),
+		       "into the free disk space after it (%llu MiB free), then %s %llu MiB for the "
+		       "LUKS2 header%s\n", online ? " (online)" : "", MIB(g.part_size), MIB(bytes),
 		       MIB(g.max_size - g.part_size),
-		       online ? "boots on at once and cryptsetup moves the data up in the background, using"
-			      : "moves the data up", MIB(room));
+		       online ? "boots on at once; cryptsetup reserves" : "moves the data up by",
+		       MIB(room), online ? " and its moving copy, and moves the data in the background" : "");
 		return 0;
 	default:
 		enroll_shift_refusal(node, bytes, msg, sizeof(msg));

@@ -17,10 +17,11 @@ TEST(bootstatus_json_has_platform_state_names)
 
 	CHECK(s != NULL);
 	o = json_tokener_parse(s);
-	free(s);
 	CHECK(o != NULL);
+	CHECK(strstr(s, "\"mb_per_s\":42.4,") != NULL); /* one decimal, not %.17g */
 	CHECK(json_object_object_get_ex(o, "state", &v));
 	CHECK_EQ_STR(json_object_get_string(v), "EncryptionInProgress");
+	free(s);
 	CHECK(json_object_object_get_ex(o, "percent", &v));
 	CHECK(json_object_get_double(v) == 25.0);
 	CHECK(json_object_object_get_ex(o, "last_error", &v));

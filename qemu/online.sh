@@ -1,0 +1,189 @@
+#!/bin/bash
+# Online mode through firmware (issue 18, src/engine/ONLINE.md "Test plan"):
+# a cloud-style image (qemu/mkcloudimg.sh) with a separate ext4 /boot (p2), an
+# ext4 root (p1) and 64 MiB free behind it (online's in-place layout grows the
+# partition by 32 MiB), rootcrypt installed from its package and enrolled in
+# the image tree with `enroll --mode online` (which enables
+# rootcrypt-online.service), plus the fake vault's two settings.
+# Boot 1 (first firmware): the initramfs stores the key, sets the conversion
+# up with stock cryptsetup and unlocks; the system must come up while the
+# status says EncryptionInProgress below 100 %; a writer in the guest
+# (qemu/guest/cloud/rctest-writer) creates, overwrites and deletes files with
+# known hashes for the whole background pass; the unit must finish it
+# (status Encrypted) and the writer's files verify. Host side: the root
+# partition's header is plain LUKS2 (no requirement, one segment, keyslot 0,
+# the azure-keyvault token). Boot 2 (other firmware) must unlock it through
+# GRUB, the writer's files verify. Host side: stock cryptsetup decrypts a
+# copy of the partition, e2fsck -fn is clean, the writer's files in it match
+# the log. Key Vault: one secret version.
+# --cuts "P..." power cuts before that: "setup" stops the first boot as the
+# initramfs starts the set-up; a number N stops a boot once the guest's
+# progress line shows >= N % (the writer running). Every next boot must
+# unlock, resume, and find the writer's files as the log allows (a cut
+# between an intent and its rename may leave the older version).
+# Usage: online.sh [--out DIR] [--timeout S (900)] [--first bios|uefi]
+#                  [--cuts "setup N..."] [--size-mib N (1200)]
+# Exit 0 every boot as expected, 1 otherwise (the report says where).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || die "needs root"
+out= timeout=900 first=bios cuts= size=1200
+while [ $# -gt 0 ]; do
+	case $1 in
+	--out) out=$2 ;; --timeout) timeout=$2 ;; --first) first=$2 ;; --cuts) cuts=$2 ;;
+	--size-mib) size=$2 ;;
+	*) die "online.sh: unknown option '$1'" ;;
+	esac
+	shift 2
+done
+second=$([ "$first" = bios ] && echo uefi || echo bios)
+out=${out:-$Q/online${cuts:+-cuts}}
+rm -rf "$out" && mkdir -p "$out"
+fake_ca
+fake_pid=
+trap '[ -n "$fake_pid" ] && kill $fake_pid 2>/dev/null' EXIT
+d=$out/online.img
+
+cat >"$out/enroll-hook.sh" <<HOOK
+set -euo pipefail
+mkdir -p "\$MNT/etc/rootcrypt"
+cp "$Q/fake-ca/ca.pem" "\$MNT/etc/rootcrypt/ca.pem"
+img_host "$REPO/rootcrypt" enroll --root "\$MNT" --vault "https://$VAULT_HOST" --mode online \\
+	>"$out/enroll.out" 2>&1 || { cat "$out/enroll.out" >&2; exit 1; }
+printf 'ca_file = /etc/rootcrypt/ca.pem\nresolve = %s:443:%s\n' "$VAULT_HOST" "$VAULT_ADDR" \\
+	>>"\$MNT/etc/rootcrypt.conf"
+img_chroot update-initramfs -u -k all >"$out/update-initramfs.log" 2>&1
+cp "\$MNT/etc/rootcrypt.conf" "$out/rootcrypt.conf"
+ls -l "\$MNT/etc/systemd/system/multi-user.target.wants/" >"$out/wants.txt"
+HOOK
+bash "$QEMU_DIR/mkcloudimg.sh" "$d" --size-mib "$size" --boot-mib 256 --free-mib 64 \
+	--hook "bash $out/enroll-hook.sh"
+# shellcheck disable=SC1090
+. "$d.env"
+echo "enroll said:"; sed 's/^/  /' "$out/enroll.out"
+echo "/etc/rootcrypt.conf:"; sed 's/^/  /' "$out/rootcrypt.conf"
+grep -q rootcrypt-online.service "$out/wants.txt" || die "enroll --mode online did not enable rootcrypt-online.service"
+
+fake_start "$out/fake"
+
+t_of() { sed -n "s/^\([0-9.]*\) $1.*/\1/p" "$2" | head -n1; }
+report() { # NAME
+	local log=$out/$1.log
+	echo "$1: kernel $(t_of 'kernel started' "$log.runner")s, root $(t_of 'root up' "$log.runner")s, end $(awk '/qemu exited|timeout|quit/ { print $1 }' "$log.runner" | tail -n1)s"
+	grep -aE 'RCTEST:|rootcrypt[:[]|  online: |grub rescue|error: |Kernel panic|ALERT|Gave up' "$log" |
+		grep -av 'no suitable video mode' | tr -d '\r' | sed 's/^/    /' | tail -n 60
+}
+fails=0
+fail() { echo "$*: FAIL"; fails=$((fails + 1)); }
+bootn() { # NAME FIRMWARE [fwrun options]
+	local n=$1 fw=$2 rc=0
+	shift 2
+	bash "$QEMU_DIR/fwrun.sh" --firmware "$fw" --disk "$d" --log "$out/$n.log" \
+		--timeout "$timeout" --fake "$out/fake" --vars "$out/vars.fd" "$@" || rc=$?
+	echo "$n ($fw): runner exit $rc"
+	report "$n"
+	return $rc
+}
+has() { grep -qa "^RCTEST:$2" "$out/$1.log"; }
+# ge_re N: an ERE for the whole numbers N..99
+ge_re() {
+	local t=$(($1 / 10)) u=$(($1 % 10))
+	if [ "$t" -ge 9 ]; then echo "(9[$u-9])"; else echo "($t[$u-9]|[$((t + 1))-9][0-9])"; fi
+}
+
+rm -f "$out/vars.fd"
+fw=$first prev=
+for c in $cuts; do
+	rc=0
+	if [ "$c" = setup ]; then
+		bootn "cut-$c" "$fw" --stop-on 'setting up online encryption' || rc=$?
+	else
+		bootn "cut-$c" "$fw" --stop-on "RCTEST:online-progress $(ge_re "$c") " || rc=$?
+	fi
+	[ "$rc" = 3 ] || fail "cut-$c: the boot was not stopped where meant (runner exit $rc)"
+	# what the cut boot saw of the earlier cut: the writer's files as allowed
+	if [ -n "$prev" ] && [ "$prev" != setup ] && ! has "cut-$c" writer-verify-ok; then
+		fail "cut-$c: the writer's files after cut-$prev"
+	fi
+	prev=$c
+	fw=$([ "$fw" = bios ] && echo uefi || echo bios)
+done
+
+# the boot that finishes the pass with the system up
+bootn run "$fw" || :
+up=$(grep -a -m1 -h '^RCTEST:online-up' "$out"/cut-*.log "$out/run.log" 2>/dev/null | tr -d '\r' | head -n1 || :)
+pct=$(echo "$up" | sed -n 's/.*percent=\([0-9]*\).*/\1/p')
+if echo "$up" | grep -q 'state=EncryptionInProgress' && [ -n "$pct" ] && [ "$pct" -lt 100 ]; then
+	echo "the system came up with the conversion at ${pct} % ($up)"
+else
+	fail "login while the conversion is below 100 % ('$up')"
+fi
+if has run 'booted root=/dev/mapper/root' && has run 'online-end state=Encrypted' &&
+	[ "$(grep -ac '^RCTEST:writer-verify-ok' "$out/run.log")" = 2 ] && has run done; then
+	echo "run: the pass finished with the system up, the writer's files verify"
+else
+	fail "run"
+fi
+
+# Host side: the root partition's header is a finished, standard LUKS2.
+read -r pstart psize < <(sfdisk -J "$d" | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["partitiontable"]["partitions"]:
+    if p["node"].endswith("'"$ROOT_PART"'"): print(p["start"] * 512, p["size"] * 512)')
+dd if="$d" of="$out/hdr" bs=1M skip=$((pstart / 1048576)) count=16 status=none
+cryptsetup luksDump "$out/hdr" >"$out/hdr.dump" 2>&1 || :
+if grep -q azure-keyvault "$out/hdr.dump" && ! grep -qi 'requirements:.*online' "$out/hdr.dump" &&
+	[ "$(grep -cE '^  [0-9]+: crypt' "$out/hdr.dump")" = 1 ] && ! grep -qE '^  [0-9]+: linear' "$out/hdr.dump"; then
+	echo "host: the root header is LUKS2, no requirement, one crypt segment, the token (partition $((psize / 1048576)) MiB)"
+else
+	fail "host: root header"; sed 's/^/    /' "$out/hdr.dump" | head -n 60
+fi
+
+bootn unlock "$second" || :
+if has unlock 'booted root=/dev/mapper/root' && has unlock 'status.*"Encrypted"' &&
+	has unlock writer-verify-ok && ! has unlock online-up && has unlock done; then
+	echo "unlock: unlocked through GRUB, the writer's files verify"
+else
+	fail "unlock"
+fi
+
+# Host side: stock cryptsetup decrypts a copy; the file system is clean and
+# holds the writer's files as its log says.
+python3 - "$out/fake/secrets.json" "$out/pass" <<'PY'
+import base64, json, sys
+d = json.load(open(sys.argv[1]))
+(s,) = d.values()
+open(sys.argv[2], "wb").write(base64.b64decode(s["versions"][-1]["value"]))
+PY
+dd if="$d" of="$out/root.part" bs=1M skip=$((pstart / 1048576)) count=$((psize / 1048576)) status=none
+rm -f "$out/dec.hdr"
+if cryptsetup reencrypt --decrypt --header "$out/dec.hdr" --force-offline-reencrypt \
+	--key-file "$out/pass" -q "$out/root.part" >"$out/decrypt.log" 2>&1 &&
+	e2fsck -fn "$out/root.part" >"$out/fsck.log" 2>&1; then
+	rm -rf "$out/wx" && mkdir "$out/wx"
+	debugfs -R "rdump /var/lib/rctest-writer $out/wx" "$out/root.part" >/dev/null 2>&1
+	bad=$(cd "$out/wx/rctest-writer" && awk '$1 == "W" && NF == 3 { c[$2] = $3 } $1 == "D" && NF == 2 { c[$2] = "-" }
+		END { for (k in c) print k, c[k] }' log | while read -r n h; do
+			x=-; [ -e "f/$n" ] && x=$(sha256sum <"f/$n" | cut -d' ' -f1)
+			[ "$x" = "$h" ] || echo "$n"
+		done)
+	nf=$(ls "$out/wx/rctest-writer/f" | wc -l)
+	if [ -z "$bad" ] && [ "$nf" -gt 0 ]; then
+		echo "host: stock cryptsetup decrypts the root, e2fsck -fn clean, $nf writer files match the log"
+	else
+		fail "host: writer files in the decrypted root (bad: $bad; files $nf)"
+	fi
+else
+	fail "host: decrypt + e2fsck"; tail -n 5 "$out/decrypt.log" "$out/fsck.log" | sed 's/^/    /'
+fi
+rm -f "$out/root.part"
+v=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join("%s:%d" % (k, len(s["versions"])) for k, s in d.items()))' "$out/fake/secrets.json" 2>&1)
+case $v in
+*" "* | "" | *:[02-9]*) fail "vault: secrets (name:versions) $v" ;;
+*) echo "vault: one secret version: $v" ;;
+esac
+echo "logs and disk in $out"
+[ "$fails" = 0 ]
