@@ -250,6 +250,8 @@ GRUB_SERIAL_COMMAND="serial --speed=115200"
 GRUB_DISABLE_RECOVERY=true
 GRUB_DISABLE_OS_PROBER=true
 EOF
+# a persistent journal (the online scenario reads the boot before's unit log)
+mkdir -p "$mnt/var/log/journal"
 for f in rctest-cloud rctest-writer; do
 	cp "$QEMU_DIR/guest/cloud/$f" "$mnt/usr/local/sbin/$f"
 	chmod 0755 "$mnt/usr/local/sbin/$f"

@@ -21,22 +21,40 @@
 # progress line shows >= N % (the writer running). Every next boot must
 # unlock, resume, and find the writer's files as the log allows (a cut
 # between an intent and its rename may leave the older version).
+# --random-cuts K: K more cuts at random points of the pass, one in each of
+# K equal bands of 5..85 % (printed, so a failure can be run again with
+# --cuts).
+# --poweroff-at N: after the cuts, one boot shuts the guest down cleanly
+# (systemctl poweroff) once the pass is at >= N %: the unit must stop at a
+# safe point (the header left with no segment in reencryption) and say so,
+# and the next boot resumes.
+# --gen dracut: the image's initramfs comes from dracut (default
+# initramfs-tools). --rate N: `online_rate = N` (MB/s) in the image's
+# configuration; the pass's average (cryptsetup's own figure, and bytes over
+# time from the guest's progress lines) must hold it within 10 %.
 # Usage: online.sh [--out DIR] [--timeout S (900)] [--first bios|uefi]
 #                  [--cuts "setup N..."] [--size-mib N (1200)]
+#                  [--gen initramfs-tools|dracut] [--rate N] [--poweroff-at N]
+#                  [--random-cuts K]
 # Exit 0 every boot as expected, 1 otherwise (the report says where).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || die "needs root"
-out= timeout=900 first=bios cuts= size=1200
+out= timeout=900 first=bios cuts= size=1200 gen=initramfs-tools rate= poff=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--out) out=$2 ;; --timeout) timeout=$2 ;; --first) first=$2 ;; --cuts) cuts=$2 ;;
-	--size-mib) size=$2 ;;
+	--size-mib) size=$2 ;; --gen) gen=$2 ;; --rate) rate=$2 ;; --poweroff-at) poff=$2 ;;
+	--random-cuts) for i in $(seq 0 $(($2 - 1))); do
+			cuts="$cuts $((5 + 80 * i / $2 + RANDOM % (80 / $2)))"
+		done ;;
 	*) die "online.sh: unknown option '$1'" ;;
 	esac
 	shift 2
 done
 second=$([ "$first" = bios ] && echo uefi || echo bios)
+cuts=$(echo $cuts)
+[ -z "$cuts" ] || echo "power cuts: $cuts"
 out=${out:-$Q/online${cuts:+-cuts}}
 rm -rf "$out" && mkdir -p "$out"
 fake_ca
@@ -52,11 +70,17 @@ img_host "$REPO/rootcrypt" enroll --root "\$MNT" --vault "https://$VAULT_HOST" -
 	>"$out/enroll.out" 2>&1 || { cat "$out/enroll.out" >&2; exit 1; }
 printf 'ca_file = /etc/rootcrypt/ca.pem\nresolve = %s:443:%s\n' "$VAULT_HOST" "$VAULT_ADDR" \\
 	>>"\$MNT/etc/rootcrypt.conf"
-img_chroot update-initramfs -u -k all >"$out/update-initramfs.log" 2>&1
+[ -z "$poff" ] || echo "$poff" >"\$MNT/var/lib/rctest-online-poweroff-at"
+[ -z "$rate" ] || echo "online_rate = $rate" >>"\$MNT/etc/rootcrypt.conf"
+if [ $gen = dracut ]; then
+	img_chroot dracut --force --regenerate-all >"$out/generator.log" 2>&1
+else
+	img_chroot update-initramfs -u -k all >"$out/generator.log" 2>&1
+fi
 cp "\$MNT/etc/rootcrypt.conf" "$out/rootcrypt.conf"
 ls -l "\$MNT/etc/systemd/system/multi-user.target.wants/" >"$out/wants.txt"
 HOOK
-bash "$QEMU_DIR/mkcloudimg.sh" "$d" --size-mib "$size" --boot-mib 256 --free-mib 64 \
+bash "$QEMU_DIR/mkcloudimg.sh" "$d" --size-mib "$size" --boot-mib 256 --free-mib 64 --gen "$gen" \
 	--hook "bash $out/enroll-hook.sh"
 # shellcheck disable=SC1090
 . "$d.env"
@@ -70,7 +94,7 @@ t_of() { sed -n "s/^\([0-9.]*\) $1.*/\1/p" "$2" | head -n1; }
 report() { # NAME
 	local log=$out/$1.log
 	echo "$1: kernel $(t_of 'kernel started' "$log.runner")s, root $(t_of 'root up' "$log.runner")s, end $(awk '/qemu exited|timeout|quit/ { print $1 }' "$log.runner" | tail -n1)s"
-	grep -aE 'RCTEST:|rootcrypt[:[]|  online: |grub rescue|error: |Kernel panic|ALERT|Gave up' "$log" |
+	grep -aE 'RCTEST:|rootcrypt[:[]|  online(-prev)?: |grub rescue|error: |Kernel panic|ALERT|Gave up' "$log" |
 		grep -av 'no suitable video mode' | tr -d '\r' | sed 's/^/    /' | tail -n 60
 }
 fails=0
@@ -91,6 +115,40 @@ ge_re() {
 	if [ "$t" -ge 9 ]; then echo "(9[$u-9])"; else echo "($t[$u-9]|[$((t + 1))-9][0-9])"; fi
 }
 
+# passphrase: the one secret's latest value from the fake's state (absent
+# before the key is stored)
+passphrase() {
+	python3 - "$out/fake/secrets.json" "$out/pass" <<'PY'
+import base64, json, sys
+d = json.load(open(sys.argv[1]))
+(s,) = d.values()
+open(sys.argv[2], "wb").write(base64.b64decode(s["versions"][-1]["value"]))
+PY
+}
+# after_cut NAME: stock cryptsetup opens what the cut left with the
+# passphrase (the header alone, --test-passphrase), or the partition is
+# still the plain ext4 file system (a cut before cryptsetup's header landed)
+after_cut() {
+	local p0
+	p0=$(sfdisk -J "$d" | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["partitiontable"]["partitions"]:
+    if p["node"].endswith("'"$ROOT_PART"'"): print(p["start"] * 512)')
+	dd if="$d" of="$out/cut.hdr" bs=1M skip=$((p0 / 1048576)) count=16 status=none
+	if cryptsetup isLuks "$out/cut.hdr"; then
+		if passphrase 2>/dev/null && cryptsetup open --test-passphrase --key-file "$out/pass" "$out/cut.hdr" 2>"$out/cut.err"; then
+			echo "  $1: stock cryptsetup opens the header with the passphrase ($(cryptsetup luksDump "$out/cut.hdr" | grep -i -m1 'requirements' | tr -s ' \t' ' ' || echo 'no requirement'))"
+		else
+			fail "$1: a LUKS2 header that stock cryptsetup does not open with the passphrase ($(cat "$out/cut.err"))"
+		fi
+	elif [ "$(blkid -p -o value -s TYPE "$out/cut.hdr" 2>/dev/null)" = ext4 ]; then
+		echo "  $1: the partition is still the plain ext4 file system"
+	else
+		fail "$1: neither LUKS2 nor the plain file system at the root partition's start"
+	fi
+	rm -f "$out/cut.hdr"
+}
+
 rm -f "$out/vars.fd"
 fw=$first prev=
 for c in $cuts; do
@@ -101,6 +159,7 @@ for c in $cuts; do
 		bootn "cut-$c" "$fw" --stop-on "RCTEST:online-progress $(ge_re "$c") " || rc=$?
 	fi
 	[ "$rc" = 3 ] || fail "cut-$c: the boot was not stopped where meant (runner exit $rc)"
+	after_cut "cut-$c"
 	# what the cut boot saw of the earlier cut: the writer's files as allowed
 	if [ -n "$prev" ] && [ "$prev" != setup ] && ! has "cut-$c" writer-verify-ok; then
 		fail "cut-$c: the writer's files after cut-$prev"
@@ -108,6 +167,23 @@ for c in $cuts; do
 	prev=$c
 	fw=$([ "$fw" = bios ] && echo uefi || echo bios)
 done
+
+if [ -n "$poff" ]; then
+	bootn "poweroff-$poff" "$fw" || :
+	p0=$(sfdisk -J "$d" | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["partitiontable"]["partitions"]:
+    if p["node"].endswith("'"$ROOT_PART"'"): print(p["start"] * 512)')
+	dd if="$d" of="$out/poff.hdr" bs=1M skip=$((p0 / 1048576)) count=16 status=none
+	cryptsetup luksDump "$out/poff.hdr" >"$out/poff.dump" 2>&1 || :
+	if has "poweroff-$poff" "online-poweroff at" && grep -q 'online-reencrypt' "$out/poff.dump" &&
+		! grep -q 'in-reencryption' "$out/poff.dump"; then
+		echo "poweroff-$poff: clean shutdown mid-pass; the header has no segment left in reencryption"
+	else
+		fail "poweroff-$poff: clean shutdown mid-pass"; grep -iE 'requirement|: (crypt|linear)|flags' "$out/poff.dump" | sed 's/^/    /'
+	fi
+	fw=$([ "$fw" = bios ] && echo uefi || echo bios)
+fi
 
 # the boot that finishes the pass with the system up
 bootn run "$fw" || :
@@ -118,11 +194,38 @@ if echo "$up" | grep -q 'state=EncryptionInProgress' && [ -n "$pct" ] && [ "$pct
 else
 	fail "login while the conversion is below 100 % ('$up')"
 fi
-if has run 'booted root=/dev/mapper/root' && has run 'online-end state=Encrypted' &&
-	[ "$(grep -ac '^RCTEST:writer-verify-ok' "$out/run.log")" = 2 ] && has run done; then
+if [ -n "$poff" ]; then
+	if grep -qaE '^  online-prev: .*(stopped by a signal|Reencryption interrupted)' "$out/run.log"; then
+		echo "run: the unit had stopped at a safe point at the shutdown: $(grep -a -m1 'online-prev: .*stopped' "$out/run.log" | tr -d '\r' | sed 's/^ *online-prev: //')"
+	else
+		fail "run: no word from the unit that it stopped at the shutdown"
+	fi
+fi
+if ! has run 'booted root=/dev/mapper/root' || ! has run done || has run writer-verify-fail; then
+	fail "run"
+elif has run 'online-end state=Encrypted' && [ "$(grep -ac '^RCTEST:writer-verify-ok' "$out/run.log")" = 2 ]; then
 	echo "run: the pass finished with the system up, the writer's files verify"
+elif [ -n "$cuts$poff" ] && has run 'status.*"Encrypted"' && has run writer-verify-ok; then
+	# after a late cut the unit may finish what was left before the test's
+	# checks are through: the pass under the writer is then the earlier boots'
+	echo "run: the unit finished the rest before the writer started, the writer's files verify"
 else
 	fail "run"
+fi
+
+# The rate limit: cryptsetup's average, and bytes over time between the
+# first and the last progress line of the unit in the journal (monotonic
+# clock), both within 10 % of the setting.
+if [ -n "$rate" ]; then
+	cs=$(grep -a '^RCTEST:online-progress 100 Encrypted' "$out/run.log" | tr -d '\r' | awk '{ print $4 }' | tail -n1)
+	jr=$(tr -d '\r' <"$out/run.log" | sed -n 's/^  online: \[ *\([0-9.]*\)\].*encrypting (online), \([0-9]*\) of .*/\1 \2/p' |
+		awk 'NR == 1 { t0 = $1; b0 = $2 } { t = $1; b = $2 } END { if (t > t0) printf "%.1f\n", (b - b0) / (t - t0) / 1e6 }')
+	if awk -v a="$cs" -v b="$jr" -v r="$rate" 'BEGIN { exit !(a != "" && b != "" &&
+		a >= 0.9 * r && a <= 1.1 * r && b >= 0.9 * r && b <= 1.1 * r) }'; then
+		echo "rate: online_rate = $rate MB/s held: cryptsetup's average $cs MB/s, journal $jr MB/s"
+	else
+		fail "rate: online_rate = $rate MB/s, cryptsetup's average '$cs' MB/s, journal '$jr' MB/s"
+	fi
 fi
 
 # Host side: the root partition's header is a finished, standard LUKS2.
@@ -149,12 +252,7 @@ fi
 
 # Host side: stock cryptsetup decrypts a copy; the file system is clean and
 # holds the writer's files as its log says.
-python3 - "$out/fake/secrets.json" "$out/pass" <<'PY'
-import base64, json, sys
-d = json.load(open(sys.argv[1]))
-(s,) = d.values()
-open(sys.argv[2], "wb").write(base64.b64decode(s["versions"][-1]["value"]))
-PY
+passphrase
 dd if="$d" of="$out/root.part" bs=1M skip=$((pstart / 1048576)) count=$((psize / 1048576)) status=none
 rm -f "$out/dec.hdr"
 if cryptsetup reencrypt --decrypt --header "$out/dec.hdr" --force-offline-reencrypt \
@@ -181,9 +279,14 @@ v=$(python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 print(" ".join("%s:%d" % (k, len(s["versions"])) for k, s in d.items()))' "$out/fake/secrets.json" 2>&1)
+# one version, and one more for each cut that stopped the set-up before
+# cryptsetup's header landed (the next boot starts over with a new key)
+# (the boot after such a cut says it found the guard and went back to plain)
+want=$((1 + $(cat "$out"/cut-*.log "$out/run.log" 2>/dev/null | grep -acE 'online set-up of volume .* was cut (before|while) cryptsetup' || :)))
 case $v in
-*" "* | "" | *:[02-9]*) fail "vault: secrets (name:versions) $v" ;;
-*) echo "vault: one secret version: $v" ;;
+*" "* | "") fail "vault: secrets (name:versions) $v" ;;
+*) if [ "${v##*:}" = "$want" ]; then echo "vault: $v (name:versions): one, plus one per set-up cut"
+   else fail "vault: $v (name:versions), $want expected"; fi ;;
 esac
 echo "logs and disk in $out"
 [ "$fails" = 0 ]
