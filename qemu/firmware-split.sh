@@ -18,20 +18,23 @@
 # postinst hooks make its initramfs with initramfs-tools and rootcrypt's
 # hook, and run update-grub; boot 3 must boot that kernel through GRUB's
 # default entry and unlock.
+# --gen dracut: the image's initramfs comes from dracut (its module carries
+# the split's e2fsprogs), boot 2's package update is dracut
+# --regenerate-all + update-grub.
 # --cuts STEPS: before boot 1, power cuts: one boot per step named (e.g.
 # "table fill switch-esp"), each stopped by the firmware runner the moment
 # the console shows that step starting; the next boot carries on.
 # Usage: firmware-split.sh [--out DIR] [--timeout S (900)] [--first bios|uefi]
-#                          [--cuts "STEP..."] [--kernel-update]
+#                          [--cuts "STEP..."] [--kernel-update] [--gen dracut]
 # Exit 0 every boot as expected, 1 otherwise (the report says where).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || die "needs root"
-out= timeout=900 first=bios cuts= kupdate=
+out= timeout=900 first=bios cuts= kupdate= gen=initramfs-tools
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel-update) kupdate=1; shift; continue ;;
-	--out) out=$2 ;; --timeout) timeout=$2 ;; --first) first=$2 ;; --cuts) cuts=$2 ;;
+	--out) out=$2 ;; --timeout) timeout=$2 ;; --first) first=$2 ;; --cuts) cuts=$2 ;; --gen) gen=$2 ;;
 	*) die "firmware-split.sh: unknown option '$1'" ;;
 	esac
 	shift 2
@@ -52,7 +55,11 @@ img_host "$REPO/rootcrypt" enroll --root "\$MNT" --vault "https://$VAULT_HOST" \
 	--boot-size 256 >"$out/enroll.out" 2>&1 || { cat "$out/enroll.out" >&2; exit 1; }
 printf 'ca_file = /etc/rootcrypt/ca.pem\nresolve = %s:443:%s\n' "$VAULT_HOST" "$VAULT_ADDR" \\
 	>>"\$MNT/etc/rootcrypt.conf"
-img_chroot update-initramfs -u -k all >"$out/update-initramfs.log" 2>&1
+if [ $gen = dracut ]; then
+	img_chroot dracut --force --regenerate-all >"$out/generator.log" 2>&1
+else
+	img_chroot update-initramfs -u -k all >"$out/generator.log" 2>&1
+fi
 cp "\$MNT/etc/rootcrypt.conf" "$out/rootcrypt.conf"
 cp "\$MNT/boot/grub/grub.cfg" "$out/grub.cfg"
 : >"\$MNT/var/lib/rctest-update-request"
@@ -62,7 +69,7 @@ if [ -n "$kupdate" ]; then
 	kadd=(--add "$(update_kernel_deb):/var/lib/rctest-kernel")
 	KVER2=$(update_kver)
 fi
-bash "$QEMU_DIR/mkcloudimg.sh" "$d" ${kadd[@]+"${kadd[@]}"} --hook "bash $out/enroll-hook.sh"
+bash "$QEMU_DIR/mkcloudimg.sh" "$d" --gen "$gen" ${kadd[@]+"${kadd[@]}"} --hook "bash $out/enroll-hook.sh"
 # shellcheck disable=SC1090
 . "$d.env"
 echo "enroll said:"; sed 's/^/  /' "$out/enroll.out"
@@ -156,9 +163,9 @@ else
 fi
 if [ -z "$kupdate" ]; then
 	if grep -qa '^RCTEST:update-ok .*root=/dev/mapper/root' "$out/boot2.log"; then
-		echo "boot 2: update-initramfs + update-grub on the encrypted system: root=/dev/mapper/root kept"
+		echo "boot 2: $(grep -a -m1 '^RCTEST:update: ' "$out/boot2.log" | tr -d '\r' | sed 's/^RCTEST:update: //') on the encrypted system: root=/dev/mapper/root kept"
 	else
-		fail "boot 2: update-initramfs + update-grub on the encrypted system"
+		fail "boot 2: the generator + update-grub on the encrypted system"
 	fi
 elif grep -qa "^RCTEST:update-ok .*vmlinuz-$KVER2 .*root=/dev/mapper/root" "$out/boot2.log"; then
 	echo "boot 2: kernel $KVER2 installed on the encrypted system (dpkg -i): grub.cfg boots it with root=/dev/mapper/root"
