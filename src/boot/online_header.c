@@ -16,6 +16,7 @@
 #include "bootmount.h"
 #include "fileio.h"
 #include "log.h"
+#include "luks2.h"
 #include "mountinfo.h"
 
 #define MOUNTINFO_MAX (4u << 20)
@@ -36,6 +37,35 @@ static int on_device(const char *path, dev_t dev, char *why, size_t why_len)
 		return log_error(ENOENT, "online: %s", why);
 	}
 	return 0;
+}
+
+/* The file's LUKS2 UUID must be the marker's: another volume's header (a
+ * file put there by hand, an older volume's) is never handed to
+ * cryptsetup. */
+static int same_volume(const char *path, const char *uuid, char *why, size_t why_len)
+{
+	struct luks2_hdr *h = NULL;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, why_len, "cannot open the header \"%.300s\" (%s)", path,
+			 strerror(errno));
+		return log_error(ENOENT, "online: %s", why);
+	}
+	r = luks2_hdr_read(&h, fd, 0, NULL);
+	close(fd);
+	if (r < 0) {
+		snprintf(why, why_len, "\"%.300s\" holds no readable LUKS2 header", path);
+		return log_error(EINVAL, "online: %s", why);
+	}
+	if (strcmp(luks2_hdr_uuid(h), uuid) != 0) {
+		snprintf(why, why_len, "the header \"%.300s\" is volume %.40s's, not volume %.40s's",
+			 path, luks2_hdr_uuid(h), uuid);
+		r = log_error(EINVAL, "online: %s", why);
+	}
+	luks2_hdr_free(h);
+	return r;
 }
 
 /* Where the system has the header's file system mounted read-write:
@@ -136,6 +166,8 @@ int online_header_find(const char *status_dir, const struct online_marker *m,
 		}
 	}
 	r = on_device(h.path, st.st_rdev, why, why_len);
+	if (r == 0)
+		r = same_volume(h.path, m->uuid, why, why_len);
 	if (r < 0) {
 		online_header_release(&h);
 		return r;

@@ -21,10 +21,10 @@ struct online_header {
  * (cryptsetup writes the header during the pass) on a new directory under
  * status_dir inside a mount namespace of this process's own, so nothing
  * else sees it and it cannot outlive the process. The file must be on that
- * device (a mount over part of the path would show another file). 0, or
- * negative errno with why filled in (one line logged, nothing written):
- * no header_fs, no such device, mounted read-only only, no file there.
- * Does not read the header: the caller checks its UUID. */
+ * device (a mount over part of the path would show another file) and hold
+ * a LUKS2 header with the marker's UUID. 0, or negative errno with why
+ * filled in (one line logged, nothing written): no header_fs, no such
+ * device, mounted read-only only, no file there, another volume's header. */
 int online_header_find(const char *status_dir, const struct online_marker *m,
 		       struct online_header *ret, char *why, size_t why_len);
 

@@ -211,6 +211,7 @@ orig=$(sha256sum <"$t/plain.img")
 echo "rootcrypt.name=testroot" >"$t/cmdline"
 # boot_online CONF STATUS_DIR: rootcrypt boot (online) as the initramfs runs it
 boot_online() {
+	rm -f "$t/bootcs/mapper/testroot"
 	(cryptsetup_stand_in "$t/bootcs"
 	 "$ROOTCRYPT_TEST" boot --config "$1" --cmdline "$t/cmdline" --status-dir "$2" \
 		--device-timeout 1 --prompt-tries 0) 2>"$t/boot.err" || { cat "$t/boot.err"; die "boot failed"; }
@@ -299,3 +300,92 @@ pt = d.update(ct) + d.finalize()
 sys.exit(0 if pt == open(sys.argv[3], "rb").read()[x:x + 4096] else 1)
 PY
 echo "ok: pass with the key from Key Vault; the guard area holds file system data, untouched after cryptsetup"
+
+# 7. Detached: the header on its own file system (a loop device standing
+#    for /boot), named in the marker by header_fs and header_path.
+if [ "$(id -u)" != 0 ] || ! command -v losetup >/dev/null; then
+	echo "skip part 7 (detached header file system): needs root and losetup"
+	exit 0
+fi
+truncate -s 64M "$t/bootfs.img"
+mkfs.ext4 -q -F "$t/bootfs.img" >/dev/null
+bloop=$(losetup -f --show "$t/bootfs.img")
+bdev=$(printf '%d:%d' "0x$(stat -c %t "$bloop")" "0x$(stat -c %T "$bloop")")
+cp "$t/plain.img" "$t/d.img"
+fake_boot_conf "$t/d.img" online-d "name = testroot" "mode = online" \
+	"header = /rootcrypt-root.luks" "header_device = $bloop" |
+	sed 's/^layout = shift$/layout = detached/' >"$t/d.conf"
+mkdir -p "$t/run7" "$t/boot"
+boot_online "$t/d.conf" "$t/run7"
+grep -q "^header_fs=$bloop\$" "$t/run7/online" && grep -q '^header_path=/rootcrypt-root.luks$' "$t/run7/online" ||
+	{ cat "$t/run7/online"; die "marker without the header's file system and path"; }
+! grep -q " $bdev " /proc/self/mountinfo || die "boot left the header file system mounted"
+mount "$bloop" "$t/boot"
+du=$(cryptsetup luksUUID "$t/boot/rootcrypt-root.luks")
+cp "$t/boot/rootcrypt-root.luks" "$t/d.hdr.orig"
+umount "$t/boot"
+[ "$(sha256sum <"$t/d.img")" = "$orig" ] || die "detached set-up changed the data"
+export STAND_IN_IMG="$t/d.img"
+resume7() { "$ROOTCRYPT_TEST" online-resume --config "$t/d.conf" --status-dir "$t/run7" 2>"$t/err"; }
+# refused7 CASE PATTERN: paused with PATTERN, nothing changed
+refused7() {
+	rm -f "$CALLS"
+	if resume7; then cat "$t/err"; die "$1: resume succeeded"; fi
+	grep -q "$2" "$t/err" || { cat "$t/err"; die "$1: no line \"$2\""; }
+	st_of "$t/run7" last_error | grep -q "^paused: .*$2" || { cat "$t/run7/status.json"; die "$1: status"; }
+	! grep -q reencrypt "$CALLS" 2>/dev/null || die "$1: cryptsetup asked to resume"
+	[ "$(sha256sum <"$t/d.img")" = "$orig" ] || die "$1: data changed"
+	[ -e "$t/run7/online" ] || die "$1: marker removed"
+	! grep -q " $bdev " /proc/self/mountinfo || mountpoint -q "$t/boot" || die "$1: a mount left behind"
+	[ -z "$(ls -d "$t/run7"/header-fs.* 2>/dev/null)" ] || die "$1: a mount point left in the status dir"
+}
+
+# 7a. Not mounted: online-resume mounts it where only it (and cryptsetup)
+#     see it, passes the header there, and unmounts.
+stopped_pass "$t/d.conf" "$t/run7"
+grep -q "header-seen $t/run7/header-fs\.[^/]*/rootcrypt-root.luks" "$CALLS" ||
+	{ cat "$CALLS"; die "7a: cryptsetup did not get the header on the private mount"; }
+grep -q " $bdev / $t/run7/header-fs\." "$t/cs-mounts" || die "7a: no private mount in cryptsetup's view"
+! grep -q " $bdev " "$t/our-mounts" || die "7a: the private mount was visible outside during the pass"
+! grep -q " $bdev " /proc/self/mountinfo || die "7a: the header file system stayed mounted"
+[ -z "$(ls -d "$t/run7"/header-fs.* 2>/dev/null)" ] || die "7a: mount point left in the status dir"
+echo "ok: detached, header file system not mounted: private mount for the pass, gone after"
+
+# 7b. Refusals: the device gone, a read-only mount, another volume's header.
+cp "$t/run7/online" "$t/marker7"
+sed -i 's|^header_fs=.*|header_fs=/dev/rootcrypt-no-such-device|' "$t/run7/online"
+refused7 "no device" "is not a block device here"
+cp "$t/marker7" "$t/run7/online"
+mount -o ro "$bloop" "$t/boot"
+refused7 "read-only" "mounted read-only"
+umount "$t/boot"
+mount "$bloop" "$t/boot"
+mv "$t/boot/rootcrypt-root.luks" "$t/boot/keep.luks"
+truncate -s 1M "$t/other.img"
+cryptsetup luksFormat --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --batch-mode \
+	--header "$t/boot/rootcrypt-root.luks" --key-file "$t/pw" "$t/other.img" >/dev/null
+refused7 "another volume's header" "is volume .*'s, not volume $du's"
+rm "$t/boot/rootcrypt-root.luks"
+refused7 "no header file" "no header file"
+mv "$t/boot/keep.luks" "$t/boot/rootcrypt-root.luks"
+cmp -s "$t/boot/rootcrypt-root.luks" "$t/d.hdr.orig" || die "7b: header changed"
+echo "ok: detached refusals (no device, read-only, other volume, no file): paused, nothing changed"
+
+# 7c. Mounted by the system (here at $t/boot): the header there, the whole
+#     pass, and the header finished in place; the data decrypts to the
+#     original.
+rm -f "$CALLS"
+resume7 || { cat "$t/err"; die "7c: resume failed"; }
+grep -q "reencrypt .* --header $t/boot/rootcrypt-root.luks\$" "$CALLS" ||
+	{ cat "$CALLS"; die "7c: not the header on the system's mount"; }
+[ "$(st_of "$t/run7" state)" = Encrypted ] || { cat "$t/run7/status.json"; die "7c: not Encrypted"; }
+[ "$(st_of "$t/run7" layout)" = detached ] || { cat "$t/run7/status.json"; die "7c: layout"; }
+[ ! -e "$t/run7/online" ] || die "7c: marker left"
+mountpoint -q "$t/boot" || die "7c: the system's mount is gone"
+cryptsetup luksDump "$t/boot/rootcrypt-root.luks" >"$t/dump"
+! grep -q online-reencrypt "$t/dump" || die "7c: header still in progress"
+vault_pass online-d "$t/dpass"
+cryptsetup reencrypt --decrypt --header "$t/boot/rootcrypt-root.luks" --force-offline-reencrypt \
+	--key-file "$t/dpass" -q "$t/d.img" >/dev/null || die "7c: decryption failed"
+[ "$(sha256sum <"$t/d.img")" = "$orig" ] || die "7c: decrypted data differs"
+echo "ok: detached, header on the system's mount: pass finished, data intact"
