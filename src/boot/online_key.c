@@ -46,18 +46,27 @@ int online_key_forget(const char *uuid)
 	return keyring_user_remove(handover_ring(), desc);
 }
 
+int online_key_put(const char *uuid, const char *pass, size_t pass_len)
+{
+	char desc[80];
+
+	key_desc(uuid, desc, sizeof(desc));
+	return keyring_user_add(handover_ring(), desc, pass, pass_len, ONLINE_KEY_TIMEOUT_S);
+}
+
 int online_key_hand_over(const char *status_dir, const struct online_marker *m,
 			 const char *pass, size_t pass_len)
 {
-	char desc[80], text[PATH_MAX + 256];
+	char text[4 * PATH_MAX + 256];
 	int dirfd, n, r;
 
-	key_desc(m->uuid, desc, sizeof(desc));
-	r = keyring_user_add(handover_ring(), desc, pass, pass_len, ONLINE_KEY_TIMEOUT_S);
+	r = online_key_put(m->uuid, pass, pass_len);
 	if (r < 0)
 		return r;
-	n = snprintf(text, sizeof(text), "uuid=%s\ndevice=%s\nname=%s\n", m->uuid, m->device,
-		     m->name);
+	n = snprintf(text, sizeof(text), "uuid=%s\ndevice=%s\nname=%s\n%s%s%s%s%s%s", m->uuid,
+		     m->device, m->name, m->header_fs[0] ? "header_fs=" : "", m->header_fs,
+		     m->header_fs[0] ? "\n" : "", m->header_path[0] ? "header_path=" : "",
+		     m->header_path, m->header_path[0] ? "\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return log_error(ENAMETOOLONG, "the online marker for \"%s\" is too long", m->device);
 	if (mkdir(status_dir, 0755) < 0 && errno != EEXIST)
@@ -98,19 +107,23 @@ int online_marker_read(const char *status_dir, struct online_marker *ret)
 	dirfd = open(status_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return errno == ENOENT ? -ENOENT : log_error_errno(errno, "cannot open \"%s\"", status_dir);
-	r = fileio_read_at(dirfd, ONLINE_MARKER_NAME, 2 * PATH_MAX, &buf, &len);
+	r = fileio_read_at(dirfd, ONLINE_MARKER_NAME, 4 * PATH_MAX + 256, &buf, &len);
 	close(dirfd);
 	if (r < 0)
 		return r;
 	for (line = strtok_r(buf, "\n", &save); line && !bad; line = strtok_r(NULL, "\n", &save))
 		if (!take(line, "uuid", m.uuid, sizeof(m.uuid), &bad) &&
 		    !take(line, "device", m.device, sizeof(m.device), &bad) &&
-		    !take(line, "name", m.name, sizeof(m.name), &bad))
+		    !take(line, "name", m.name, sizeof(m.name), &bad) &&
+		    !take(line, "header_fs", m.header_fs, sizeof(m.header_fs), &bad) &&
+		    !take(line, "header_path", m.header_path, sizeof(m.header_path), &bad))
 			bad = 1;
 	free(buf);
-	if (bad || !m.uuid[0] || !m.device[0] || !m.name[0])
+	if (bad || !m.uuid[0] || !m.device[0] || !m.name[0] ||
+	    (m.header_fs[0] && !m.header_path[0]))
 		return log_error(EINVAL, "\"%s/" ONLINE_MARKER_NAME "\" is not what rootcrypt boot "
-					 "writes (uuid=, device=, name= lines)", status_dir);
+					 "writes (uuid=, device=, name= lines; header_path= with "
+					 "header_fs=)", status_dir);
 	*ret = m;
 	return 0;
 }

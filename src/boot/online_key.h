@@ -18,10 +18,16 @@ struct online_marker {
 	char uuid[40];		/* the LUKS2 header's UUID */
 	char device[PATH_MAX];	/* the partition cryptsetup converts */
 	char name[128];		/* its /dev/mapper name */
+	/* detached layout (both "" in place): the file system holding the
+	 * header as configured (header_device: "UUID=...", a /dev path; ""
+	 * when the initramfs had none) and the header's path inside it */
+	char header_fs[PATH_MAX];
+	char header_path[PATH_MAX];
 };
 
 /* Adds the key (replacing one of an earlier boot) and writes the marker
- * (tmp + rename). 0 or negative errno (one line). */
+ * (tmp + rename): uuid=, device=, name= lines, and header_fs=,
+ * header_path= when set. 0 or negative errno (one line). */
 int online_key_hand_over(const char *status_dir, const struct online_marker *m,
 			 const char *pass, size_t pass_len);
 
@@ -29,12 +35,17 @@ int online_key_hand_over(const char *status_dir, const struct online_marker *m,
  * (nothing logged) when it is not there. */
 int online_key_read(const char *uuid, char **ret_secmem, size_t *ret_len);
 
+/* Only the key (online_key_hand_over's first half): for the unit, which
+ * put back a key it fetched from Key Vault. 0 or negative errno. */
+int online_key_put(const char *uuid, const char *pass, size_t pass_len);
+
 /* Removes the key for uuid: 1 when it was there, 0 when not, or negative
  * errno. */
 int online_key_forget(const char *uuid);
 
 /* Reads STATUS_DIR/online. -ENOENT (not logged) when absent, -EINVAL (one
- * line) when a line is missing, unknown or too long. */
+ * line) when a line is missing, unknown or too long, or header_fs comes
+ * without header_path. */
 int online_marker_read(const char *status_dir, struct online_marker *ret);
 
 /* Removes STATUS_DIR/online (absent is fine). */

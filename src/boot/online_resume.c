@@ -17,7 +17,9 @@
 #include "engine.h"
 #include "log.h"
 #include "online_boot.h"
+#include "online_header.h"
 #include "online_key.h"
+#include "online_refetch.h"
 #include "parse.h"
 #include "secmem.h"
 #include "spawn.h"
@@ -165,7 +167,7 @@ static void cap_io(const struct online_resume *o, const char *part)
 /* cryptsetup reencrypt --resume-only on the active mapping; 0 when it
  * exited 0, 1 when a signal stopped it (the next start resumes), -EIO. */
 static int run_pass(const struct online_resume *o, const struct online_marker *m,
-		    struct bootstatus *st, const char *pass, size_t len)
+		    const char *hdr, struct bootstatus *st, const char *pass, size_t len)
 {
 	struct progress p = { .st = st, .status_dir = o->status_dir, .last_permille = -1 };
 	struct spawn_io io = { .input = pass, .input_len = len, .on_line = on_progress,
@@ -184,9 +186,9 @@ static int run_pass(const struct online_resume *o, const struct online_marker *m
 	argv[n++] = "--progress-json";
 	argv[n++] = "--progress-frequency";
 	argv[n++] = PROGRESS_SECONDS;
-	if (o->header) {
+	if (hdr) {
 		argv[n++] = "--header";
-		argv[n++] = o->header;
+		argv[n++] = hdr;
 	}
 	argv[n] = NULL;
 	/* systemd's stop sends SIGTERM to cryptsetup too, which finishes its
@@ -210,13 +212,12 @@ static int run_pass(const struct online_resume *o, const struct online_marker *m
 			 status < 256 ? "exit code" : "signal", status < 256 ? status : status - 256);
 }
 
-/* The volume as the disk says now. */
-static int read_volume(const struct online_resume *o, const char *device,
-		       struct engine_status *es)
+/* The volume as the disk says now (hdr: the detached header, or NULL). */
+static int read_volume(const char *hdr, const char *device, struct engine_status *es)
 {
 	struct engine_opts eo = { .target = device,
-				  .layout = o->header ? ENGINE_LAYOUT_DETACHED : ENGINE_LAYOUT_SHIFT,
-				  .header = o->header,
+				  .layout = hdr ? ENGINE_LAYOUT_DETACHED : ENGINE_LAYOUT_SHIFT,
+				  .header = hdr,
 				  .key_token_type = VOLUME_TOKEN_TYPE };
 
 	return engine_status(&eo, es);
@@ -239,13 +240,44 @@ static int finished(const struct online_resume *o, const struct online_marker *m
 	return r < 0 ? r : 0;
 }
 
+/* The key the initramfs handed over, or (ONLINE.md option (a)) the one
+ * Key Vault gives through the header's token; *fetched says which. On
+ * failure the status says paused and why. */
+static int take_key(const struct online_resume *o, const struct online_marker *m,
+		    const char *hdr, const struct engine_status *es, struct bootstatus *st,
+		    char **pass, size_t *len, bool *fetched)
+{
+	char why[480], fetch_why[300];
+	int r = online_key_read(m->uuid, pass, len);
+
+	*fetched = false;
+	if (r != -ENOKEY && r != -EKEYEXPIRED)
+		return r;
+	log_info("online: no key rootcrypt:online:%s in root's user keyring (%s): asking Key "
+		 "Vault", m->uuid, r == -ENOKEY ? "not handed over, or removed" : "expired");
+	if (online_refetch_key(o->kv, hdr ? hdr : m->device, es->key_token, m->uuid, pass, len,
+			       fetch_why, sizeof(fetch_why)) == 0) {
+		*fetched = true;
+		return 0;
+	}
+	snprintf(why, sizeof(why), "no key rootcrypt:online:%s in root's user keyring (%s), %.250s; "
+		 "the next boot hands it over again", m->uuid,
+		 r == -ENOKEY ? "not handed over, or removed" : "expired", fetch_why);
+	log_error(-r, "online: %s", why);
+	paused(o->status_dir, st, why);
+	return r;
+}
+
 int online_resume_run(const struct online_resume *o)
 {
 	struct bootstatus st = { .state = BOOTSTATUS_IN_PROGRESS };
 	struct engine_status es = { 0 };
+	struct online_header oh = { 0 };
 	struct online_marker m;
+	const char *hdr = o->header;
 	char why[480], *pass = NULL;
 	size_t len = 0;
+	bool fetched;
 	int r, slot;
 
 	r = online_marker_read(o->status_dir, &m);
@@ -257,10 +289,18 @@ int online_resume_run(const struct online_resume *o)
 	if (r < 0)
 		return r;
 	st.device = m.device;
-	st.layout = o->header ? "detached" : "shift";
-	r = read_volume(o, m.device, &es);
+	st.layout = hdr || m.header_path[0] ? "detached" : "shift";
+	if (!hdr && m.header_path[0]) {
+		r = online_header_find(o->status_dir, &m, &oh, why, sizeof(why));
+		if (r < 0) {
+			paused(o->status_dir, &st, why);
+			goto out;
+		}
+		hdr = oh.path;
+	}
+	r = read_volume(hdr, m.device, &es);
 	if (r < 0)
-		return r;
+		goto out;
 	st.bytes_done = es.done;
 	st.bytes_total = es.total;
 	if (es.state == ENGINE_STATE_ENCRYPTED && strcmp(es.info.uuid, m.uuid) == 0) {
@@ -268,8 +308,13 @@ int online_resume_run(const struct online_resume *o)
 		goto out;
 	}
 	if (es.state != ENGINE_STATE_ENCRYPTING || !es.online || strcmp(es.info.uuid, m.uuid)) {
-		snprintf(why, sizeof(why), "\"%.300s\" is not online mode's conversion of volume %s "
-			 "(it is %s)", m.device, m.uuid, engine_state_name(es.state));
+		if (hdr && es.info.uuid[0] && strcmp(es.info.uuid, m.uuid))
+			snprintf(why, sizeof(why), "the header \"%.300s\" is volume %s's, not volume "
+				 "%s's", hdr, es.info.uuid, m.uuid);
+		else
+			snprintf(why, sizeof(why), "\"%.300s\" is not online mode's conversion of "
+				 "volume %s (it is %s)", hdr ? hdr : m.device, m.uuid,
+				 engine_state_name(es.state));
 		r = log_error(EINVAL, "online: %s: nothing to resume", why);
 		paused(o->status_dir, &st, why);
 		goto out;
@@ -285,31 +330,28 @@ int online_resume_run(const struct online_resume *o)
 		paused(o->status_dir, &st, why);
 		goto out;
 	}
-	r = online_key_read(m.uuid, &pass, &len);
-	if (r == -ENOKEY || r == -EKEYEXPIRED) {
-		snprintf(why, sizeof(why), "no key rootcrypt:online:%s in root's user keyring (%s); "
-			 "the next boot hands it over again", m.uuid,
-			 r == -ENOKEY ? "not handed over, or removed" : "expired");
-		log_error(-r, "online: %s", why);
-		paused(o->status_dir, &st, why);
-		goto out;
-	}
+	r = take_key(o, &m, hdr, &es, &st, &pass, &len, &fetched);
 	if (r < 0)
 		goto out;
 	/* rootcrypt's own reader first, as at every unlock: the shape of the
 	 * header and that this key opens it */
-	r = unlock_check_header(o->header ? o->header : m.device, pass, len, &slot);
+	r = unlock_check_header(hdr ? hdr : m.device, pass, len, &slot);
 	if (r < 0) {
-		snprintf(why, sizeof(why), "the key in the keyring does not open \"%.300s\"",
-			 o->header ? o->header : m.device);
+		snprintf(why, sizeof(why), "the key %s does not open \"%.300s\"",
+			 fetched ? "from Key Vault" : "in the keyring", hdr ? hdr : m.device);
 		r = log_error(EPERM, "online: %s: not resuming", why);
 		paused(o->status_dir, &st, why);
 		goto out;
 	}
+	/* a fetched key goes back where the initramfs put it: a pass stopped
+	 * by shutdown resumes from it without Key Vault */
+	if (fetched && online_key_put(m.uuid, pass, len) < 0)
+		log_warn("online: the key from Key Vault is not back in the keyring; the pass "
+			 "goes on");
 	if (o->rate_mbs)
 		cap_io(o, m.device);
 	bootstatus_write(o->status_dir, &st);
-	r = run_pass(o, &m, &st, pass, len);
+	r = run_pass(o, &m, hdr, &st, pass, len);
 	secmem_free(pass);
 	pass = NULL;
 	if (r == 1) {
@@ -323,7 +365,7 @@ int online_resume_run(const struct online_resume *o)
 		goto out;
 	}
 	engine_status_clear(&es);
-	r = read_volume(o, m.device, &es);
+	r = read_volume(hdr, m.device, &es);
 	if (r == 0 && es.state == ENGINE_STATE_ENCRYPTED && strcmp(es.info.uuid, m.uuid) == 0) {
 		r = finished(o, &m, &st, &es);
 	} else if (r == 0) {
@@ -334,5 +376,6 @@ int online_resume_run(const struct online_resume *o)
 out:
 	secmem_free(pass);
 	engine_status_clear(&es);
+	online_header_release(&oh);
 	return r;
 }

@@ -175,6 +175,15 @@ static void online_hand_over(struct boot *b, const char *uuid, const char *pass,
 	snprintf(m.uuid, sizeof(m.uuid), "%s", uuid);
 	snprintf(m.device, sizeof(m.device), "%s", b->part);
 	snprintf(m.name, sizeof(m.name), "%s", b->name);
+	/* detached: the header's file system as configured and the path in
+	 * it, for the unit to find it after switch-root (ONLINE.md "Built so
+	 * far", the detached layout in the unit); the mount point here is the
+	 * initramfs's own and gone by then */
+	if (b->eo.layout == ENGINE_LAYOUT_DETACHED && b->cfg.header) {
+		snprintf(m.header_fs, sizeof(m.header_fs), "%s",
+			 b->cfg.header_device ? b->cfg.header_device : "");
+		snprintf(m.header_path, sizeof(m.header_path), "%s", b->cfg.header);
+	}
 	if (online_key_hand_over(b->status_dir, &m, pass, len) < 0)
 		log_warn("online: the key was not handed over; the conversion of \"%s\" waits "
 			 "for the next boot", b->part);

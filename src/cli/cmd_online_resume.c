@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "keystore.h"
 #include "log.h"
 #include "online_resume.h"
 #include "parse.h"
@@ -16,10 +17,13 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: rootcrypt online-resume [--config F] [--status-dir D] [--header F]\n\n"
 		   "Resume online mode's conversion of the root volume that the initramfs named\n"
 		   "in D/online (default /run/rootcrypt): check the system's cryptsetup against\n"
-		   "the version fence, take the key from root's kernel keyring, run stock\n"
-		   "`cryptsetup reencrypt --resume-only` on the open volume (capped at the\n"
-		   "online_rate setting, MB/s) with progress in D/status.json. --header: a\n"
-		   "detached header file as this system sees it.\n");
+		   "the version fence, take the key from root's kernel keyring (or, when it is\n"
+		   "gone, from Key Vault through the volume's token and the vault configured\n"
+		   "in F), run stock `cryptsetup reencrypt --resume-only` on the open volume\n"
+		   "(capped at the online_rate setting, MB/s) with progress in D/status.json.\n"
+		   "A detached header is found where D/online says (its file system, mounted\n"
+		   "or mounted privately for the pass); --header: a header file as this\n"
+		   "system sees it instead.\n");
 }
 
 int cmd_online_resume(int argc, char **argv)
@@ -34,6 +38,7 @@ int cmd_online_resume(int argc, char **argv)
 	struct online_resume o = { .status_dir = "/run/rootcrypt",
 				   .unit = "rootcrypt-online.service" };
 	struct rootcrypt_config cfg = { 0 };
+	struct kv_config kv;
 	const char *config_path = CONFIG_DEFAULT_PATH;
 	int c, r, rate = 0;
 
@@ -61,6 +66,8 @@ int cmd_online_resume(int argc, char **argv)
 		goto out;
 	}
 	o.rate_mbs = (unsigned)rate;
+	keystore_config_from(&kv, &cfg);
+	o.kv = &kv;
 	r = online_resume_run(&o);
 out:
 	config_free(&cfg);

@@ -44,3 +44,23 @@ TEST(online_marker_read_strict)
 			       "name=r\n", &m), -EINVAL);			  /* too long */
 	CHECK_EQ_INT(online_marker_read("/nonexistent-rc-dir", &m), -ENOENT);
 }
+
+/* Detached layout: where the header is, as the initramfs knew it. */
+TEST(online_marker_read_header_lines)
+{
+	struct online_marker m;
+
+	CHECK_EQ_INT(read_text("uuid=u\ndevice=/dev/vda1\nname=root\n", &m), 0);
+	CHECK_EQ_STR(m.header_fs, "");
+	CHECK_EQ_STR(m.header_path, "");
+	CHECK_EQ_INT(read_text("uuid=u\ndevice=/dev/vda1\nname=root\nheader_fs=UUID=1234-ab\n"
+			       "header_path=/rootcrypt-root.luks\n", &m), 0);
+	CHECK_EQ_STR(m.header_fs, "UUID=1234-ab");
+	CHECK_EQ_STR(m.header_path, "/rootcrypt-root.luks");
+	/* no header_device in the initramfs: the path alone */
+	CHECK_EQ_INT(read_text("uuid=u\ndevice=/d\nname=r\nheader_path=/h.luks\n", &m), 0);
+	CHECK_EQ_STR(m.header_fs, "");
+	CHECK_EQ_STR(m.header_path, "/h.luks");
+	/* a file system without the path in it means nothing */
+	CHECK_EQ_INT(read_text("uuid=u\ndevice=/d\nname=r\nheader_fs=/dev/vda2\n", &m), -EINVAL);
+}
