@@ -47,13 +47,24 @@ int keyring_user_add(int32_t ring, const char *desc, const void *data, size_t le
 	if (r < 0)
 		return r;
 	r = 0;
-	id = syscall(SYS_add_key, "user", desc, data, len, ring);
+	/* A new key's setattr and link permissions are the possessor's only,
+	 * and a key in the user keyring is possessed only when the caller's
+	 * session keyring links the user keyring: not so in a systemd
+	 * service (dracut's initqueue, KeyringMode=private), where setting
+	 * the timeout then failed with EACCES. So the key is made in this
+	 * thread's own keyring (always possessed), given its timeout, linked
+	 * into RING, given the hand-over permissions, and unlinked from the
+	 * thread keyring. */
+	id = syscall(SYS_add_key, "user", desc, data, len, KEY_SPEC_THREAD_KEYRING);
 	if (id < 0)
 		return log_error_errno(errno, "cannot add the key \"%s\" to the kernel keyring", desc);
 	if (timeout_s && keyctl5(KEYCTL_SET_TIMEOUT, (unsigned long)id, timeout_s, 0, 0) < 0)
 		r = log_error_errno(errno, "cannot set a timeout on the key \"%s\"", desc);
+	else if (keyctl5(KEYCTL_LINK, (unsigned long)id, (unsigned long)(long)ring, 0, 0) < 0)
+		r = log_error_errno(errno, "cannot link the key \"%s\" into its keyring", desc);
 	else if (keyctl5(KEYCTL_SETPERM, (unsigned long)id, KEY_PERM_HANDOVER, 0, 0) < 0)
 		r = log_error_errno(errno, "cannot set the permissions of the key \"%s\"", desc);
+	keyctl5(KEYCTL_UNLINK, (unsigned long)id, KEY_SPEC_THREAD_KEYRING, 0, 0);
 	if (r < 0)
 		keyctl5(KEYCTL_INVALIDATE, (unsigned long)id, 0, 0, 0);
 	return r;
