@@ -187,7 +187,12 @@ fi
 
 # the boot that finishes the pass with the system up
 bootn run "$fw" || :
-up=$(grep -a -m1 -h '^RCTEST:online-up' "$out"/cut-*.log "$out/run.log" 2>/dev/null | tr -d '\r' | head -n1 || :)
+# the first boot (in boot order) that came up with the pass unfinished
+up=
+for b in ${cuts:+$(printf 'cut-%s ' $cuts)} ${poff:+poweroff-$poff} run; do
+	up=$(grep -a -m1 '^RCTEST:online-up' "$out/$b.log" 2>/dev/null | tr -d '\r' || :)
+	[ -z "$up" ] || break
+done
 pct=$(echo "$up" | sed -n 's/.*percent=\([0-9]*\).*/\1/p')
 if echo "$up" | grep -q 'state=EncryptionInProgress' && [ -n "$pct" ] && [ "$pct" -lt 100 ]; then
 	echo "the system came up with the conversion at ${pct} % ($up)"
