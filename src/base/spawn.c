@@ -35,6 +35,8 @@ static void child(const char *const *argv, const struct spawn_io *io, const int 
 		dup2(fd, STDIN_FILENO);
 	if (out[1] >= 0)
 		dup2(out[1], STDOUT_FILENO);
+	if (out[1] >= 0 && io && io->stderr_too)
+		dup2(out[1], STDERR_FILENO);
 	signal(SIGPIPE, SIG_DFL);
 	if (io && io->cwd && chdir(io->cwd) < 0) {
 		err = errno;

@@ -3,6 +3,7 @@
  * on the console at boot); stdout and stderr stay ours, so its messages
  * reach the console and the log. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Runs argv[0] (looked up in PATH when it has no '/') with argv. 0 with
@@ -27,6 +28,10 @@ struct spawn_io {
 	 * it: the caller's handler decides what the child is told. */
 	void (*on_line)(const char *line, void *ctx);
 	void *line_ctx;
+	/* its stderr goes where its stdout goes (output or on_line): a tool
+	 * whose banner would be noise on ours, and whose message the caller
+	 * quotes when it fails */
+	bool stderr_too;
 };
 
 /* spawn_wait with io. A child that exits without reading all its input is

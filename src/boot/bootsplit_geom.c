@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bootsplit_geom.h"
+#include "bootsplit_min.h"
 #include "engine.h"
 #include "ext4tail.h"
 #include "fsprobe.h"
@@ -17,6 +18,7 @@ static int fs_read(struct blkdev *d, bool mounted, struct bootsplit_fs *ret, cha
 	struct fsprobe_fs probe;
 	const char *sig = NULL;
 	struct ext4tail own, *t = tail ? tail : &own;
+	uint64_t resize_min = 0;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -47,6 +49,17 @@ static int fs_read(struct blkdev *d, bool mounted, struct bootsplit_fs *ret, cha
 	ret->keep_min = ext4tail_min_end(t, BOOTSPLIT_GROUP_MARGIN);
 	if (!tail)
 		ext4tail_free(t);
+	/* resize2fs refuses to go below its own estimate, which counts the
+	 * metadata the remaining groups need and is often far above the last
+	 * used block (seen: 822 MiB for 561 MiB used; the first boot's shrink
+	 * then failed on every boot) */
+	r = bootsplit_resize_min(d->name, ret->block_size, &resize_min);
+	if (r < 0 && mounted)
+		return r; /* enroll: no plan without it */
+	/* the boot: a file system a cut left inside resize2fs may give no
+	 * estimate; the shrink's own run of resize2fs is then the judge (it
+	 * refuses before it writes anything) */
+	ret->resize_min = r < 0 ? 0 : resize_min;
 	return 0;
 }
 

@@ -59,7 +59,7 @@ static bool fits(const struct bootsplit_disk *d, const struct bootsplit_fs *fs, 
 		return true;
 	if (fs->type == BOOTSPLIT_FS_XFS)
 		return false;
-	return p->fs_target >= fs->keep_min;
+	return p->fs_target >= fs->keep_min && p->fs_target >= fs->resize_min;
 }
 
 /* The fewest MiB the disk must grow by for fits(): F grows with the disk

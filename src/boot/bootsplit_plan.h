@@ -32,6 +32,9 @@ struct bootsplit_fs {
 	 * known (ext4: ext4tail's measure; 0 = unknown, the caller's tail
 	 * check at F decides). XFS cannot shrink: its size is used. */
 	uint64_t keep_min;
+	/* ext4: resize2fs's own floor (`resize2fs -P`, bytes; 0 = not asked):
+	 * it refuses to shrink below it even with nothing to move */
+	uint64_t resize_min;
 };
 
 enum bootsplit_layout {

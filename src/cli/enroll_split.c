@@ -214,6 +214,7 @@ static int split_plan(struct split_disk *x, uint64_t n, struct bootsplit_plan *p
 	/* how much of R's end the split needs empty: the plan's F when the
 	 * tail did not matter */
 	any.keep_min = 0;
+	any.resize_min = 0;
 	if (bootsplit_plan(&x->d, &any, n, &q) < 0 || q.layout == BOOTSPLIT_REFUSE)
 		q.fs_target = x->fs.size;
 	if (!v.pass) { /* the plan's measure passed but the check at F did not */

@@ -33,7 +33,15 @@ void enroll_split_refusal(const struct bootsplit_plan *p, const struct bootsplit
 
 	if (grow)
 		snprintf(way, sizeof(way), ": grow the disk by %llu MiB", grow);
-	if (fs->type == BOOTSPLIT_FS_EXT4 && p->reason && strstr(p->reason, "holds data"))
+	/* F = the size the split needs: data above it first, else resize2fs's floor */
+	if (fs->type == BOOTSPLIT_FS_EXT4 && p->reason && strstr(p->reason, "holds data") &&
+	    tail_bytes < fs->size && fs->keep_min <= fs->size - tail_bytes &&
+	    fs->resize_min > fs->size - tail_bytes)
+		snprintf(buf, n, REFUSAL_HEAD "resize2fs will not shrink the root file system below "
+			 "%llu MiB (its own estimate of the minimum), the split needs it at %llu "
+			 "MiB%s", (unsigned long long)((fs->resize_min + MIB - 1) / MIB),
+			 (unsigned long long)((fs->size - tail_bytes) / MIB), way);
+	else if (fs->type == BOOTSPLIT_FS_EXT4 && p->reason && strstr(p->reason, "holds data"))
 		snprintf(buf, n, REFUSAL_HEAD "the last %llu MiB of the root file system hold "
 			 "data%s", (unsigned long long)((tail_bytes + MIB - 1) / MIB), way);
 	else
