@@ -185,7 +185,7 @@ qemu-test-full: qemu-firmware
 	bash qemu/firmware-boot.sh
 	bash qemu/firmware-split.sh --first uefi \
 		--cuts "shrink table fill fstab switch-esp switch-bios" --kernel-update
-	bash qemu/firmware-split.sh --gen dracut
+	bash qemu/firmware-split.sh --gen dracut --size-mib 1300
 	bash qemu/online.sh --first uefi --cuts setup --random-cuts 5
 	bash qemu/online.sh --gen dracut --rate 5 --poweroff-at 40
 .PHONY: qemu-test-full

@@ -26,15 +26,16 @@
 # the console shows that step starting; the next boot carries on.
 # Usage: firmware-split.sh [--out DIR] [--timeout S (900)] [--first bios|uefi]
 #                          [--cuts "STEP..."] [--kernel-update] [--gen dracut]
+#                          [--size-mib N (mkcloudimg's 1200)]
 # Exit 0 every boot as expected, 1 otherwise (the report says where).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || die "needs root"
-out= timeout=900 first=bios cuts= kupdate= gen=initramfs-tools
+out= timeout=900 first=bios cuts= kupdate= gen=initramfs-tools size=1200
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel-update) kupdate=1; shift; continue ;;
-	--out) out=$2 ;; --timeout) timeout=$2 ;; --first) first=$2 ;; --cuts) cuts=$2 ;; --gen) gen=$2 ;;
+	--out) out=$2 ;; --timeout) timeout=$2 ;; --first) first=$2 ;; --cuts) cuts=$2 ;; --gen) gen=$2 ;; --size-mib) size=$2 ;;
 	*) die "firmware-split.sh: unknown option '$1'" ;;
 	esac
 	shift 2
@@ -69,7 +70,7 @@ if [ -n "$kupdate" ]; then
 	kadd=(--add "$(update_kernel_deb):/var/lib/rctest-kernel")
 	KVER2=$(update_kver)
 fi
-bash "$QEMU_DIR/mkcloudimg.sh" "$d" --gen "$gen" ${kadd[@]+"${kadd[@]}"} --hook "bash $out/enroll-hook.sh"
+bash "$QEMU_DIR/mkcloudimg.sh" "$d" --size-mib "$size" --gen "$gen" ${kadd[@]+"${kadd[@]}"} --hook "bash $out/enroll-hook.sh"
 # shellcheck disable=SC1090
 . "$d.env"
 echo "enroll said:"; sed 's/^/  /' "$out/enroll.out"
