@@ -138,6 +138,20 @@ rc_ca_bundle() {
 	[ -f "$RC_SYSTEM_CA" ] && echo "$RC_SYSTEM_CA"
 }
 
+# rc_record_libcryptsetup ROOT: libcryptsetup12's package version (dpkg)
+# into ROOT$RC_LIBCS_VERSION, which `rootcrypt boot` reads for online mode's
+# version fence (src/engine/ONLINE.md "Version fence": the library, not
+# only the cryptsetup binary, has the 2.7.0-2.7.4 bug). No dpkg-query or no
+# such package: nothing is written (the boot then checks the binary only).
+# Fails only when the file cannot be written.
+RC_LIBCS_VERSION=/etc/rootcrypt/libcryptsetup.version
+rc_record_libcryptsetup() {
+	command -v dpkg-query >/dev/null 2>&1 || return 0
+	# one line: co-installed multiarch copies print one version each
+	_v=$(dpkg-query -W -f='${Version}\n' libcryptsetup12 2>/dev/null | { read -r _l; echo "$_l"; })
+	[ -n "$_v" ] || return 0
+	mkdir -p "$1${RC_LIBCS_VERSION%/*}" && echo "$_v" >"$1$RC_LIBCS_VERSION"
+}
 
 # rc_split_tools: the e2fsprogs the first boot's /boot split runs (BOOT.md:
 # e2fsck, resize2fs, mke2fs), when enroll configured a split; nothing else.

@@ -59,6 +59,7 @@ install() {
 	mkdir -p "$initdir/etc"
 	[[ -f /etc/rootcrypt.conf ]] && inst_simple /etc/rootcrypt.conf
 	rootcrypt_ca
+	rc_record_libcryptsetup "$initdir" || dfatal "rootcrypt: cannot record libcryptsetup's version in the initramfs"
 	inst_hook cmdline 90 "$moddir/parse-rootcrypt.sh"
 	inst_script "$moddir/rootcrypt-job.sh" /sbin/rootcrypt-job
 	dracut_need_initqueue

@@ -1,9 +1,14 @@
 #include "mountinfo.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "fileio.h"
+#include "log.h"
 
 /* One whitespace-separated field from *p into out, \ooo escapes decoded;
  * 0, or -1 when the line has no such field or it does not fit. */
@@ -105,4 +110,24 @@ int mountinfo_locate(const char *text, unsigned major, unsigned minor, const cha
 next:;
 	}
 	return found;
+}
+
+/* mountinfo of a host with many mounts (containers) stays far below this */
+#define MOUNTINFO_MAX (4u << 20)
+
+int mountinfo_locate_self(unsigned major, unsigned minor, const char *path, char *out, size_t n,
+			  bool *ret_ro)
+{
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	r = fileio_read_at(AT_FDCWD, "/proc/self/mountinfo", MOUNTINFO_MAX, &text, &len);
+	if (r == -ENOENT)
+		r = log_error(ENOENT, "cannot read /proc/self/mountinfo (no /proc?)");
+	if (r < 0)
+		return r;
+	r = mountinfo_locate(text, major, minor, path, out, n, ret_ro);
+	free(text);
+	return r;
 }

@@ -16,3 +16,8 @@
  * a path that is not absolute. */
 int mountinfo_locate(const char *text, unsigned major, unsigned minor, const char *path,
 		     char *out, size_t n, bool *ret_ro);
+
+/* mountinfo_locate over this process's /proc/self/mountinfo: the same
+ * results, or the read's -errno (logged). */
+int mountinfo_locate_self(unsigned major, unsigned minor, const char *path, char *out, size_t n,
+			  bool *ret_ro);

@@ -1,5 +1,6 @@
 /* cryptsetup version text -> numbers, and the online-mode fence. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "csversion.h"
@@ -72,5 +73,24 @@ int csversion_online_ok(const struct csversion *v, const char **ret_why)
 		return -EPERM;
 	}
 	*ret_why = NULL;
+	return 0;
+}
+
+int csversion_library_ok(const char *pkg_version, char *why, size_t why_len)
+{
+	size_t n = strcspn(pkg_version, "\n");
+	struct csversion v;
+	const char *reason;
+
+	if (csversion_parse(pkg_version, &v) < 0) {
+		snprintf(why, why_len, "cannot read a version in libcryptsetup12's \"%.*s\"",
+			 (int)(n > 64 ? 64 : n), pkg_version);
+		return -EPERM;
+	}
+	if (csversion_online_ok(&v, &reason) < 0) {
+		snprintf(why, why_len, "libcryptsetup %u.%u.%u%s: %s", v.major, v.minor, v.patch,
+			 v.prerelease ? " (pre-release)" : "", reason);
+		return -EPERM;
+	}
 	return 0;
 }

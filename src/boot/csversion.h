@@ -5,6 +5,7 @@
  * upgrade; both are checked). See src/engine/ONLINE.md, "Version fence". */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 
 struct csversion {
 	unsigned major, minor, patch;
@@ -21,3 +22,10 @@ int csversion_parse(const char *text, struct csversion *ret);
  * CVE-2021-4122) or 2.7.0-2.7.4 (online reencryption could run without
  * direct I/O and corrupt data, fixed in 2.7.5). */
 int csversion_online_ok(const struct csversion *v, const char **ret_why);
+
+/* The library half of the fence over libcryptsetup12's package version
+ * text (dpkg's ${Version}, trailing newline allowed): 0 inside the fence;
+ * -EPERM with the reason in why (an unreadable version is refused too: it
+ * cannot be shown to be outside 2.7.0-2.7.4). The caller decides what an
+ * unknown version means before calling. */
+int csversion_library_ok(const char *pkg_version, char *why, size_t why_len);

@@ -72,6 +72,35 @@ int online_boot_fence(char *why, size_t why_len)
 	return 0;
 }
 
+int online_boot_library_fence(char *why, size_t why_len)
+{
+	/* test build only: the integration tests cannot write /etc */
+	const char *path = test_hook_getenv("ROOTCRYPT_LIBCS_VERSION_FILE");
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	if (!path)
+		path = ONLINE_LIBCS_VERSION_FILE;
+	r = fileio_read_at(AT_FDCWD, path, 256, &text, &len);
+	if (r == -ENOENT || (r == 0 && text[strspn(text, " \t\n")] == '\0')) {
+		log_info("online: the initramfs records no libcryptsetup version (\"%s\"): only the "
+			 "cryptsetup binary's version is checked", path);
+		free(text);
+		return 0;
+	}
+	if (r < 0) {
+		snprintf(why, why_len, "cannot read libcryptsetup's recorded version \"%s\"", path);
+		return -EPERM;
+	}
+	r = csversion_library_ok(text, why, why_len);
+	if (r == 0)
+		log_debug("online mode: libcryptsetup \"%.*s\" is inside the fence",
+			  (int)strcspn(text, "\n"), text);
+	free(text);
+	return r;
+}
+
 /* Step 2: the partition (or image file) reaches ob->grow_to, as the
  * offline engine's shift grows it (parttable_grow's crash-safe order). */
 static int grow(const struct online_boot *ob)

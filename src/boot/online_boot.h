@@ -30,6 +30,17 @@ struct online_boot {
  * (csversion_online_ok). 0, or -EPERM with the reason in why. */
 int online_boot_fence(char *why, size_t why_len);
 
+/* Where the initramfs hooks record libcryptsetup12's package version at
+ * build time (hook/rootcrypt-lib.sh rc_record_libcryptsetup). */
+#define ONLINE_LIBCS_VERSION_FILE "/etc/rootcrypt/libcryptsetup.version"
+
+/* Step 0, the library half (first boot, in the initramfs): the version
+ * recorded in ONLINE_LIBCS_VERSION_FILE goes through csversion_library_ok.
+ * No file or an empty one: the version is unknown, one line says that only
+ * the binary is checked, 0. -EPERM with the reason in why when the version
+ * is outside the fence, unreadable, or the file cannot be read. */
+int online_boot_library_fence(char *why, size_t why_len);
+
 /* Steps 2-5 for a volume whose key (the passphrase, pass_len bytes) is
  * stored and read back: grow, guard, `cryptsetup reencrypt --encrypt
  * --init-only` with UUID uuid, fdatasync, token (token_json:

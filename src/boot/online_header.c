@@ -14,12 +14,9 @@
 
 #include "bootdev.h"
 #include "bootmount.h"
-#include "fileio.h"
 #include "log.h"
 #include "luks2.h"
 #include "mountinfo.h"
-
-#define MOUNTINFO_MAX (4u << 20)
 
 /* The header file at path must be a regular file on the device dev (a
  * mount over a directory on the way would show someone else's file). */
@@ -73,18 +70,15 @@ static int same_volume(const char *path, const char *uuid, char *why, size_t why
 static int system_mount(dev_t dev, const char *header_path, char *out, size_t n,
 			char *why, size_t why_len)
 {
-	char *text = NULL;
-	size_t len;
 	bool ro = false;
 	int r;
 
-	r = fileio_read_at(AT_FDCWD, "/proc/self/mountinfo", MOUNTINFO_MAX, &text, &len);
-	if (r < 0) {
+	r = mountinfo_locate_self(major(dev), minor(dev), header_path, out, n, &ro);
+	/* mountinfo_locate's own errors are about the path */
+	if (r < 0 && r != -ENAMETOOLONG && r != -EINVAL) {
 		snprintf(why, why_len, "cannot read /proc/self/mountinfo");
 		return r;
 	}
-	r = mountinfo_locate(text, major(dev), minor(dev), header_path, out, n, &ro);
-	free(text);
 	if (r == 1 && ro) {
 		snprintf(why, why_len, "the header's file system is mounted read-only (\"%.300s\"); "
 			 "cryptsetup writes the header during the pass", out);

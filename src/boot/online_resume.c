@@ -59,8 +59,6 @@ int online_resume_library_fence(char *why, size_t why_len)
 	const char *argv[] = { "dpkg-query", "-W", "-f=${Version}", "libcryptsetup12", NULL };
 	char out[128] = "";
 	struct spawn_io io = { .output = out, .output_size = sizeof(out) };
-	struct csversion v;
-	const char *reason;
 	int status;
 
 	if (!in_path("dpkg-query")) {
@@ -73,17 +71,7 @@ int online_resume_library_fence(char *why, size_t why_len)
 			 "binary's version is checked");
 		return 0;
 	}
-	out[strcspn(out, "\n")] = '\0';
-	if (csversion_parse(out, &v) < 0) {
-		snprintf(why, why_len, "cannot read a version in libcryptsetup12's \"%s\"", out);
-		return -EPERM;
-	}
-	if (csversion_online_ok(&v, &reason) < 0) {
-		snprintf(why, why_len, "libcryptsetup %u.%u.%u%s: %s", v.major, v.minor, v.patch,
-			 v.prerelease ? " (pre-release)" : "", reason);
-		return -EPERM;
-	}
-	return 0;
+	return csversion_library_ok(out, why, why_len);
 }
 
 struct progress {

@@ -269,7 +269,7 @@ static bool choose_online(struct boot *b, struct online_boot *ob)
 
 	if (!b->cfg.mode || strcmp(b->cfg.mode, "online") != 0)
 		return false;
-	if (online_boot_fence(why, sizeof(why)) < 0)
+	if (online_boot_fence(why, sizeof(why)) < 0 || online_boot_library_fence(why, sizeof(why)) < 0)
 		goto refuse;
 	if (b->eo.layout == ENGINE_LAYOUT_DETACHED) {
 		*ob = (struct online_boot){ .part = b->part, .header = b->eo.header,

@@ -10,6 +10,9 @@
 /* 0: the configured root device is not rootcrypt's volume (plain, or not
  * readable here: an image tree whose disk is not attached): the plain
  * undo applies. 1: it is; said so on stdout, removed the staged /boot
- * split (not with dry_run), wrote nothing else. Negative errno when the
- * removal failed. */
+ * split (not with dry_run), wrote nothing else. Detached layout: the
+ * partition holds no header, so its state is read with the header file,
+ * found where the system has header_device mounted; -ENOENT (logged,
+ * nothing written) when the partition is here but that file system is
+ * not mounted. Negative errno when the removal failed. */
 int enroll_undo_encrypted_root(const char *root, const char *conf_text, bool dry_run);

@@ -3,7 +3,8 @@
 # (modes, root ownership), its control fields and update-initramfs trigger,
 # and, installed into a scratch root without /etc/rootcrypt.conf, its
 # initramfs-tools hook and dracut check() add nothing (installing the package
-# changes no boot); with a config they do act (the check can fail).
+# changes no boot); with a config they do act (the check can fail), and
+# both record libcryptsetup's package version when dpkg-query knows it.
 # Exit 0 pass, 77 skip (dpkg-deb missing), 1 fail.
 set -eu
 command -v dpkg-deb >/dev/null || { echo "dpkg-deb missing"; exit 77; }
@@ -113,6 +114,10 @@ cp "$bb" "$s/bin/busybox"
 ln -s busybox "$s/bin/sh"
 ln -s busybox "$s/bin/sed"
 ln -s busybox "$s/bin/tail"
+ln -s busybox "$s/bin/mkdir"
+# the hooks' redirections need a /dev/null, as every build host has
+mkdir -p "$s/dev"
+[ "$(id -u)" = 0 ] && mknod -m 0666 "$s/dev/null" c 1 3 2>/dev/null || : >"$s/dev/null"
 cat >"$s/usr/share/initramfs-tools/hook-functions" <<'EOF'
 echo "sourced hook-functions" >>/calls
 copy_exec() { echo "copy_exec $*" >>/calls; }
@@ -160,4 +165,37 @@ for h in "" 1; do
 	rc=0; run_check "$h" || rc=$?
 	[ "$rc" = 0 ] || fail "dracut check() with config (hostonly='$h') returned $rc"
 done
-echo "deb: $(basename "$deb") $(stat -c %s "$deb") bytes, contents/control/trigger ok, inactive until enrolled"
+
+# libcryptsetup's package version for the boot-side fence (ONLINE.md
+# "Version fence"): nothing without dpkg-query; with it, dpkg's version in
+# both generators' images (one line, though multiarch copies print two).
+lv=etc/rootcrypt/libcryptsetup.version
+[ ! -e "$s/dest/$lv" ] || fail "hook without dpkg-query recorded a libcryptsetup version"
+run_install() {
+	rm -rf "$s/dest2"
+	chr /bin/sh -c '
+		initdir=/dest2 moddir=/usr/lib/dracut/modules.d/90rootcrypt
+		for f in inst_multiple inst_simple inst_hook inst_script dracut_need_initqueue dwarn; do
+			eval "$f() { echo \"$f \$*\" >>/calls; }"
+		done
+		dfatal() { echo "dfatal $*"; exit 1; }
+		. $moddir/module-setup.sh
+		install'
+}
+run_install >"$t/install.out" 2>&1 || { cat "$t/install.out"; fail "dracut install() failed"; }
+[ ! -e "$s/dest2/$lv" ] || fail "dracut install() without dpkg-query recorded a libcryptsetup version"
+mkdir -p "$s/usr/bin"
+cat >"$s/usr/bin/dpkg-query" <<'EOF'
+#!/bin/sh
+[ "$*" = '-W -f=${Version}\n libcryptsetup12' ] || { echo "dpkg-query: $*" >&2; exit 1; }
+printf '2.7.0-1ubuntu4.1\n2.7.0-1ubuntu4.1\n'
+EOF
+chmod 0755 "$s/usr/bin/dpkg-query"
+rc=0; run_hook >"$t/hook.out" 2>&1 || rc=$?
+[ "$rc" = 0 ] || { cat "$t/hook.out"; fail "hook with dpkg-query exited $rc"; }
+[ "$(cat "$s/dest/$lv" 2>/dev/null)" = 2.7.0-1ubuntu4.1 ] ||
+	{ cat "$t/hook.out"; fail "hook did not record libcryptsetup 2.7.0-1ubuntu4.1 in $lv"; }
+run_install >"$t/install.out" 2>&1 || { cat "$t/install.out"; fail "dracut install() with dpkg-query failed"; }
+[ "$(cat "$s/dest2/$lv" 2>/dev/null)" = 2.7.0-1ubuntu4.1 ] ||
+	{ cat "$t/install.out"; fail "dracut install() did not record libcryptsetup 2.7.0-1ubuntu4.1 in $lv"; }
+echo "deb: $(basename "$deb") $(stat -c %s "$deb") bytes, contents/control/trigger ok, inactive until enrolled, libcryptsetup version recorded"

@@ -11,7 +11,8 @@
 # ROOTCRYPT_FAULT_KILL_AT) after the guard, after init-only, and a head
 # torn while cryptsetup wrote its header: the next boot ends in the same
 # consistent state. A file system that leaves online mode no room is
-# converted offline, with a line that says why. Detached: the header file
+# converted offline, with a line that says why, and so is one whose initramfs
+# recorded a libcryptsetup inside 2.7.0-2.7.4. Detached: the header file
 # appears whole under its name or not at all.
 set -eu
 . "$(dirname "$0")/keyring.inc"
@@ -36,6 +37,10 @@ orig=$(sha256sum <"$t/plain.img")
 . "$(dirname "$0")/cryptsetup-stand-in.inc"
 cryptsetup_stand_in "$t"
 echo "rootcrypt.name=testroot" >"$t/cmdline"
+# libcryptsetup's version as the initramfs hooks record it (test build
+# only; ONLINE.md "Version fence"); absent until case 5b writes it
+ROOTCRYPT_LIBCS_VERSION_FILE=$t/libcryptsetup.version
+export ROOTCRYPT_LIBCS_VERSION_FILE
 
 # conf DEVICE SECRET [LINE...]: the boot config for one case
 conf() { fake_boot_conf "$@" "name = testroot" "mode = online" >"$t/rootcrypt.conf"; }
@@ -141,6 +146,8 @@ total=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes_t
 	{ cat "$t/run/status.json"; die "boot 1: status.json bytes_total is not the header's $total"; }
 [ "$(versions online-a)" = 1 ] || die "one secret version expected"
 ! grep -q 'offline\|resuming the encryption' "$t/err1" || { cat "$t/err1"; die "offline engine ran"; }
+grep -q 'records no libcryptsetup version.*only the cryptsetup binary' "$t/err1" ||
+	{ cat "$t/err1"; die "boot 1: no line that the library's version is unknown"; }
 ls "$t/run" | grep -q LUKS2-temp && die "cryptsetup's temporary header left in the work dir"
 
 # A second boot opens the in-progress header without storing a new key,
@@ -225,6 +232,25 @@ if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null; then
 else
 	echo "skip part 5 (no room): needs root and losetup"
 fi
+
+# 5b. The initramfs recorded libcryptsetup 2.7.2 (the binary's version is
+#    fine): online mode is refused before anything is written, and the
+#    first boot converts offline, one line saying why.
+echo 2:2.7.2-1 >"$ROOTCRYPT_LIBCS_VERSION_FILE"
+fresh "$t/l.img" online-l
+boot 2>"$t/err9" || { cat "$t/err9"; die "libcryptsetup 2.7.2 boot failed"; }
+grep -q 'online mode refused (libcryptsetup 2.7.2: 2.7.0-2.7.4' "$t/err9" ||
+	{ cat "$t/err9"; die "no line about libcryptsetup 2.7.2's refusal"; }
+grep -q 'converting .* offline' "$t/err9" || { cat "$t/err9"; die "libcryptsetup 2.7.2: no line about offline"; }
+[ "$(state state)" = Encrypted ] || { cat "$t/run/status.json"; die "libcryptsetup 2.7.2: not encrypted offline"; }
+cryptsetup luksDump "$t/l.img" >"$t/dump"
+! grep -q 'online-reencrypt' "$t/dump" || die "libcryptsetup 2.7.2: an online header"
+echo 2.7.5-1 >"$ROOTCRYPT_LIBCS_VERSION_FILE"
+fresh "$t/m.img" online-m
+boot 2>"$t/err10" || { cat "$t/err10"; die "libcryptsetup 2.7.5 boot failed"; }
+in_progress "$t/m.img"
+rm -f "$ROOTCRYPT_LIBCS_VERSION_FILE" "$t/l.img" "$t/m.img"
+echo "ok: recorded libcryptsetup 2.7.2 -> offline, 2.7.5 -> online"
 
 # 6. Detached header (ONLINE.md "Detached"): cryptsetup writes the header
 #    under a temporary name, rootcrypt adds the token and renames it into

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <string.h>
 
 #include "csversion.h"
 #include "test.h"
@@ -56,4 +57,24 @@ TEST(csversion_fence_refuses_before_2_4_3)
 	CHECK_EQ_INT(check("cryptsetup 2.3.7"), -EPERM);
 	CHECK_EQ_INT(check("cryptsetup 1.7.5"), -EPERM);
 	CHECK_EQ_INT(check("cryptsetup 2.4.3"), 0);
+}
+
+/* libcryptsetup12's package version as the initramfs hooks record it
+ * (dpkg's ${Version} and a newline) and dpkg-query prints it. */
+TEST(csversion_library_ok_reads_package_versions)
+{
+	char why[200] = "";
+
+	CHECK_EQ_INT(csversion_library_ok("2:2.6.1-4~deb12u2\n", why, sizeof(why)), 0);
+	CHECK_EQ_INT(csversion_library_ok("2.7.5-1", why, sizeof(why)), 0);
+	CHECK_EQ_INT(csversion_library_ok("2.8.0-1\n", why, sizeof(why)), 0);
+	CHECK_EQ_INT(csversion_library_ok("2.7.0-1ubuntu4.1\n", why, sizeof(why)), -EPERM);
+	CHECK(strstr(why, "libcryptsetup 2.7.0: 2.7.0-2.7.4") != NULL);
+	CHECK_EQ_INT(csversion_library_ok("2:2.7.4-1", why, sizeof(why)), -EPERM);
+	CHECK_EQ_INT(csversion_library_ok("2.7.5~rc0-1\n", why, sizeof(why)), -EPERM);
+	CHECK(strstr(why, "(pre-release)") != NULL);
+	CHECK_EQ_INT(csversion_library_ok("2.4.2-1\n", why, sizeof(why)), -EPERM);
+	/* not a version: refused, and the text shown without its newline */
+	CHECK_EQ_INT(csversion_library_ok("garbage\n", why, sizeof(why)), -EPERM);
+	CHECK(strcmp(why, "cannot read a version in libcryptsetup12's \"garbage\"") == 0);
 }
