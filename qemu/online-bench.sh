@@ -58,12 +58,13 @@ e2fsck -fn "$loop" >/dev/null 2>&1 || { losetup -d "$loop"; die "the idle varian
 losetup -d "$loop"
 
 t_of() { sed -n "s/^\([0-9.]*\) $1.*/\1/p" "$2" | head -n1; }
-boot() { # NAME IMG
-	rm -rf "$out/fake-$1" "$out/vars.fd"
-	fake_start "$out/fake-$1"
+boot() { # NAME IMG [keep|reuse]: keep = the vault stays up for the next
+	#   boot, reuse = this boot talks to the vault the boot before kept
+	[ "${3:-}" = reuse ] || { rm -rf "$out/fake-$1"; fake_start "$out/fake-$1"; }
+	rm -f "$out/vars.fd"
 	bash "$QEMU_DIR/fwrun.sh" --firmware bios --disk "$2" --log "$out/$1.log" --timeout 1800 \
-		--fake "$out/fake-$1" --vars "$out/vars.fd" || echo "$1: runner exit $?"
-	kill "$fake_pid" 2>/dev/null; wait "$fake_pid" 2>/dev/null || :; fake_pid=
+		--fake "$out/fake-${4:-$1}" --vars "$out/vars.fd" || echo "$1: runner exit $?"
+	[ "${3:-}" = keep ] || { kill "$fake_pid" 2>/dev/null; wait "$fake_pid" 2>/dev/null || :; fake_pid=; }
 }
 # journal_rate LOG: MB/s between the unit's first and last progress lines
 journal_rate() {
@@ -77,8 +78,8 @@ writer_kbs() {
 }
 boot online-writer "$out/online-writer.img"
 boot online-idle "$out/online-idle.img"
-boot offline "$out/offline.img"
-boot unlock "$out/offline.img"
+boot offline "$out/offline.img" keep
+boot unlock "$out/offline.img" reuse offline   # the key the offline boot stored
 
 {
 	echo "online mode benchmark, $(date -u +%F), root $((ROOT_SIZE >> 20)) MiB, TCG 2 vCPU, SeaBIOS + GRUB, initramfs-tools"
