@@ -178,8 +178,9 @@ qemu-firmware: rootcrypt
 # firmwares (GRUB alone, no rootcrypt), L1 with a power cut as each step of
 # the /boot split starts (UEFI first), whose unlocked system then installs a
 # second kernel package and boots it; L1 with dracut; online mode with power
-# cuts (in the set-up, at 5 random points of the pass), and with dracut, a
-# 5 MB/s rate limit and a clean shutdown mid-pass.
+# cuts (in the set-up, at 5 random points of the pass), with dracut, a
+# 5 MB/s rate limit and a clean shutdown mid-pass, and with dracut and the
+# header detached on /boot (no free space behind the root) under cuts.
 qemu-test-full: qemu-firmware
 	RCTEST_FULL=1 bash qemu/run-tests.sh
 	bash qemu/firmware-boot.sh
@@ -188,6 +189,7 @@ qemu-test-full: qemu-firmware
 	bash qemu/firmware-split.sh --gen dracut --size-mib 1300
 	bash qemu/online.sh --first uefi --cuts setup --random-cuts 5
 	bash qemu/online.sh --gen dracut --rate 5 --poweroff-at 40
+	bash qemu/online.sh --gen dracut --layout detached --cuts setup --random-cuts 3
 .PHONY: qemu-test-full
 
 # Not a test: online mode's first boot and background pass against offline

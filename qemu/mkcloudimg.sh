@@ -32,6 +32,8 @@
 #                          [--boot-mib N (0)] [--deb FILE] [--add SRC:DIR]...
 #                          [--gen initramfs-tools|dracut] [--root-fs ext4|xfs]
 #                          [--hook CMD]
+#        mkcloudimg.sh --tree-only [--gen G]: build the cached image tree
+#                (no disk) and print its path (tests that use its tools)
 #   --add SRC:DIR  copy the file SRC into DIR of the tree before the file
 #                system is made (mkfs -d lays it out at the start, not in
 #                the root's tail that a /boot split must find empty)
@@ -43,7 +45,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || die "needs root (loop devices, mount, chroot)"
-out=${1:?usage: mkcloudimg.sh OUT [options]}; shift
+tree_only=
+if [ "${1:-}" = --tree-only ]; then tree_only=1 out=; else out=${1:?usage: mkcloudimg.sh OUT [options]}; fi
+shift
 size_mib=1200 free_mib=0 boot_mib=0 deb= hook= adds=() gen=initramfs-tools root_fs=ext4
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -101,6 +105,7 @@ cloud_root() {
 	exec 8>&-
 }
 cloud_root
+[ -z "$tree_only" ] || { echo "$r"; exit 0; }
 
 w=$(mktemp -d)
 mnt=$w/mnt loop=

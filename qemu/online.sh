@@ -34,19 +34,30 @@
 # cryptsetup's own figure and by bytes over time from the unit's progress
 # lines in the journal) must not exceed it by more than 10 %, and is said to
 # hold it when it is also within 10 % below.
+# --layout detached: no free space behind the root; enroll puts the header
+# in /boot/rootcrypt-root.luks (`--layout detached --header ...`), the whole
+# partition is converted in place and never grows. The host reads the
+# header from a copy of /boot after replaying its journal (a cut may leave
+# the file's inode there); a set-up cut before the header file's rename
+# leaves the disk plain and the next boot starts over with a new key.
+# --refetch-at N: once the pass is at >= N %, the guest stops the unit,
+# drops its key from root's user keyring and starts it again: the unit must
+# fetch the key from the fake Key Vault over the running system's network
+# (the marker's token) and finish.
 # Usage: online.sh [--out DIR] [--timeout S (900)] [--first bios|uefi]
 #                  [--cuts "setup N..."] [--size-mib N (1200)]
 #                  [--gen initramfs-tools|dracut] [--rate N] [--poweroff-at N]
-#                  [--random-cuts K]
+#                  [--random-cuts K] [--layout in-place|detached] [--refetch-at N]
 # Exit 0 every boot as expected, 1 otherwise (the report says where).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || die "needs root"
-out= timeout=900 first=bios cuts= size=1200 gen=initramfs-tools rate= poff=
+out= timeout=900 first=bios cuts= size=1200 gen=initramfs-tools rate= poff= layout=in-place refetch=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--out) out=$2 ;; --timeout) timeout=$2 ;; --first) first=$2 ;; --cuts) cuts=$2 ;;
 	--size-mib) size=$2 ;; --gen) gen=$2 ;; --rate) rate=$2 ;; --poweroff-at) poff=$2 ;;
+	--layout) layout=$2 ;; --refetch-at) refetch=$2 ;;
 	--random-cuts) for i in $(seq 0 $(($2 - 1))); do
 			cuts="$cuts $((5 + 80 * i / $2 + RANDOM % (80 / $2)))"
 		done ;;
@@ -54,10 +65,15 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
+case $layout in
+in-place) free=64 layout_args= ;;
+detached) free=0 layout_args="--layout detached --header /boot/rootcrypt-root.luks" ;;
+*) die "online.sh: --layout in-place or detached" ;;
+esac
 second=$([ "$first" = bios ] && echo uefi || echo bios)
 cuts=$(echo $cuts)
 [ -z "$cuts" ] || echo "power cuts: $cuts"
-out=${out:-$Q/online${cuts:+-cuts}}
+out=${out:-$Q/online${cuts:+-cuts}${layout_args:+-detached}}
 rm -rf "$out" && mkdir -p "$out"
 fake_ca
 fake_pid=
@@ -68,11 +84,12 @@ cat >"$out/enroll-hook.sh" <<HOOK
 set -euo pipefail
 mkdir -p "\$MNT/etc/rootcrypt"
 cp "$Q/fake-ca/ca.pem" "\$MNT/etc/rootcrypt/ca.pem"
-img_host "$REPO/rootcrypt" enroll --root "\$MNT" --vault "https://$VAULT_HOST" --mode online \\
+img_host "$REPO/rootcrypt" enroll --root "\$MNT" --vault "https://$VAULT_HOST" --mode online $layout_args \\
 	>"$out/enroll.out" 2>&1 || { cat "$out/enroll.out" >&2; exit 1; }
 printf 'ca_file = /etc/rootcrypt/ca.pem\nresolve = %s:443:%s\n' "$VAULT_HOST" "$VAULT_ADDR" \\
 	>>"\$MNT/etc/rootcrypt.conf"
 [ -z "$poff" ] || echo "$poff" >"\$MNT/var/lib/rctest-online-poweroff-at"
+[ -z "$refetch" ] || echo "$refetch" >"\$MNT/var/lib/rctest-online-refetch-at"
 [ -z "$rate" ] || echo "online_rate = $rate" >>"\$MNT/etc/rootcrypt.conf"
 if [ $gen = dracut ]; then
 	img_chroot dracut --force --regenerate-all >"$out/generator.log" 2>&1
@@ -82,7 +99,7 @@ fi
 cp "\$MNT/etc/rootcrypt.conf" "$out/rootcrypt.conf"
 ls -l "\$MNT/etc/systemd/system/multi-user.target.wants/" >"$out/wants.txt"
 HOOK
-bash "$QEMU_DIR/mkcloudimg.sh" "$d" --size-mib "$size" --boot-mib 256 --free-mib 64 --gen "$gen" \
+bash "$QEMU_DIR/mkcloudimg.sh" "$d" --size-mib "$size" --boot-mib 256 --free-mib "$free" --gen "$gen" \
 	--hook "bash $out/enroll-hook.sh"
 # shellcheck disable=SC1090
 . "$d.env"
@@ -127,26 +144,58 @@ d = json.load(open(sys.argv[1]))
 open(sys.argv[2], "wb").write(base64.b64decode(s["versions"][-1]["value"]))
 PY
 }
+# part_span N: partition N's start and size in bytes
+part_span() {
+	sfdisk -J "$d" | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["partitiontable"]["partitions"]:
+    if p["node"].endswith("'"$1"'") and not p["node"][-len("'"$1"'") - 1].isdigit():
+        print(p["start"] * 512, p["size"] * 512)'
+}
+# header_to FILE: the LUKS2 header as the boot reads it: the root
+# partition's first 16 MiB, or (detached) the header file on a copy of
+# /boot with its journal replayed (after a cut the file's inode may be
+# only there); FILE is absent when there is no header file
+header_to() {
+	local s z
+	rm -f "$1"
+	if [ "$layout" = detached ]; then
+		read -r s z < <(part_span "$BOOT_PART")
+		dd if="$d" of="$out/boot.part" bs=1M skip=$((s / 1048576)) count=$((z / 1048576)) status=none
+		e2fsck -fy -E journal_only "$out/boot.part" >/dev/null 2>&1 || :
+		debugfs -R "dump /rootcrypt-root.luks $1" "$out/boot.part" >/dev/null 2>&1 || :
+		[ -s "$1" ] || rm -f "$1"
+		rm -f "$out/boot.part"
+	else
+		read -r s z < <(part_span "$ROOT_PART")
+		dd if="$d" of="$1" bs=1M skip=$((s / 1048576)) count=16 status=none
+	fi
+}
+# set-up cuts after which the disk was still plain and had no header: the
+# next boot starts over and stores one more key version
+restarts=0
 # after_cut NAME: stock cryptsetup opens what the cut left with the
 # passphrase (the header alone, --test-passphrase), or the partition is
 # still the plain ext4 file system (a cut before cryptsetup's header landed)
 after_cut() {
-	local p0
-	p0=$(sfdisk -J "$d" | python3 -c '
-import json, sys
-for p in json.load(sys.stdin)["partitiontable"]["partitions"]:
-    if p["node"].endswith("'"$ROOT_PART"'"): print(p["start"] * 512)')
-	dd if="$d" of="$out/cut.hdr" bs=1M skip=$((p0 / 1048576)) count=16 status=none
-	if cryptsetup isLuks "$out/cut.hdr"; then
+	local s z
+	header_to "$out/cut.hdr"
+	if [ -e "$out/cut.hdr" ] && cryptsetup isLuks "$out/cut.hdr"; then
 		if passphrase 2>/dev/null && cryptsetup open --test-passphrase --key-file "$out/pass" "$out/cut.hdr" 2>"$out/cut.err"; then
 			echo "  $1: stock cryptsetup opens the header with the passphrase ($(cryptsetup luksDump "$out/cut.hdr" | grep -i -m1 'requirements' | tr -s ' \t' ' ' || echo 'no requirement'))"
 		else
 			fail "$1: a LUKS2 header that stock cryptsetup does not open with the passphrase ($(cat "$out/cut.err"))"
 		fi
-	elif [ "$(blkid -p -o value -s TYPE "$out/cut.hdr" 2>/dev/null)" = ext4 ]; then
-		echo "  $1: the partition is still the plain ext4 file system"
 	else
-		fail "$1: neither LUKS2 nor the plain file system at the root partition's start"
+		read -r s z < <(part_span "$ROOT_PART")
+		dd if="$d" of="$out/cut.head" bs=1M skip=$((s / 1048576)) count=16 status=none
+		if [ "$(blkid -p -o value -s TYPE "$out/cut.head" 2>/dev/null)" = ext4 ]; then
+			echo "  $1: the partition is still the plain ext4 file system${layout_args:+, no header file}"
+			[ "$layout" = in-place ] || restarts=$((restarts + 1))
+		else
+			fail "$1: neither a LUKS2 header nor the plain file system at the root partition's start"
+		fi
+		rm -f "$out/cut.head"
 	fi
 	rm -f "$out/cut.hdr"
 }
@@ -172,11 +221,7 @@ done
 
 if [ -n "$poff" ]; then
 	bootn "poweroff-$poff" "$fw" || :
-	p0=$(sfdisk -J "$d" | python3 -c '
-import json, sys
-for p in json.load(sys.stdin)["partitiontable"]["partitions"]:
-    if p["node"].endswith("'"$ROOT_PART"'"): print(p["start"] * 512)')
-	dd if="$d" of="$out/poff.hdr" bs=1M skip=$((p0 / 1048576)) count=16 status=none
+	header_to "$out/poff.hdr"
 	cryptsetup luksDump "$out/poff.hdr" >"$out/poff.dump" 2>&1 || :
 	if has "poweroff-$poff" "online-poweroff at" && grep -q 'online-reencrypt' "$out/poff.dump" &&
 		! grep -q 'in-reencryption' "$out/poff.dump"; then
@@ -220,6 +265,15 @@ else
 	fail "run"
 fi
 
+if [ -n "$refetch" ]; then
+	if has run 'online-refetch key dropped' && grep -qa '^  online: .*fetching the key of volume .* from Key Vault' "$out/run.log" &&
+		has run 'online-end state=Encrypted'; then
+		echo "run: $(grep -a -m1 '^RCTEST:online-refetch' "$out/run.log" | tr -d '\r' | sed 's/^RCTEST://'); the unit fetched it from Key Vault and finished"
+	else
+		fail "run: the Key Vault fallback (--refetch-at $refetch)"
+	fi
+fi
+
 # The rate limit: cryptsetup's average, and bytes over time between the
 # first and the last progress line of the unit in the journal (monotonic
 # clock), both within 10 % of the setting.
@@ -243,11 +297,8 @@ if [ -n "$rate" ]; then
 fi
 
 # Host side: the root partition's header is a finished, standard LUKS2.
-read -r pstart psize < <(sfdisk -J "$d" | python3 -c '
-import json, sys
-for p in json.load(sys.stdin)["partitiontable"]["partitions"]:
-    if p["node"].endswith("'"$ROOT_PART"'"): print(p["start"] * 512, p["size"] * 512)')
-dd if="$d" of="$out/hdr" bs=1M skip=$((pstart / 1048576)) count=16 status=none
+read -r pstart psize < <(part_span "$ROOT_PART")
+header_to "$out/hdr"
 cryptsetup luksDump "$out/hdr" >"$out/hdr.dump" 2>&1 || :
 if grep -q azure-keyvault "$out/hdr.dump" && ! grep -qi 'requirements:.*online' "$out/hdr.dump" &&
 	[ "$(grep -cE '^  [0-9]+: crypt' "$out/hdr.dump")" = 1 ] && ! grep -qE '^  [0-9]+: linear' "$out/hdr.dump"; then
@@ -268,7 +319,10 @@ fi
 # holds the writer's files as its log says.
 passphrase
 dd if="$d" of="$out/root.part" bs=1M skip=$((pstart / 1048576)) count=$((psize / 1048576)) status=none
+# in place: cryptsetup moves the header out to dec.hdr first; detached:
+# dec.hdr is a copy of the header file
 rm -f "$out/dec.hdr"
+[ "$layout" = in-place ] || cp "$out/hdr" "$out/dec.hdr"
 if cryptsetup reencrypt --decrypt --header "$out/dec.hdr" --force-offline-reencrypt \
 	--key-file "$out/pass" -q "$out/root.part" >"$out/decrypt.log" 2>&1 &&
 	e2fsck -fn "$out/root.part" >"$out/fsck.log" 2>&1; then
@@ -295,8 +349,9 @@ d = json.load(open(sys.argv[1]))
 print(" ".join("%s:%d" % (k, len(s["versions"])) for k, s in d.items()))' "$out/fake/secrets.json" 2>&1)
 # one version, and one more for each cut that stopped the set-up before
 # cryptsetup's header landed (the next boot starts over with a new key)
-# (the boot after such a cut says it found the guard and went back to plain)
-want=$((1 + $(cat "$out"/cut-*.log "$out/run.log" 2>/dev/null | grep -acE 'online set-up of volume .* was cut (before|while) cryptsetup' || :)))
+# (in place the boot after such a cut says it found the guard and went back
+# to plain; detached the cut left no header file, after_cut counts those)
+want=$((1 + restarts + $(cat "$out"/cut-*.log "$out/run.log" 2>/dev/null | grep -acE 'online set-up of volume .* was cut (before|while) cryptsetup' || :)))
 case $v in
 *" "* | "") fail "vault: secrets (name:versions) $v" ;;
 *) if [ "${v##*:}" = "$want" ]; then echo "vault: $v (name:versions): one, plus one per set-up cut"

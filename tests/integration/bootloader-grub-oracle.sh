@@ -18,8 +18,16 @@ set -eu
 need losetup partx sfdisk mkfs.ext4 unshare chroot cmp od
 [ "$(id -u)" = 0 ] || { echo "skip: needs root (loop devices, mount)"; exit 77; }
 tree=${ROOTCRYPT_QEMU_CACHE:-${ROOTCRYPT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rootcrypt}/qemu}/root-cloud
-[ -x "$tree/usr/sbin/grub-install" ] && [ -f "$tree/usr/lib/grub/i386-pc/boot.img" ] ||
-	{ echo "skip: no lab image tree with grub-install at $tree (built by qemu/mkcloudimg.sh)"; exit 77; }
+have_tree() { [ -x "$tree/usr/sbin/grub-install" ] && [ -f "$tree/usr/lib/grub/i386-pc/boot.img" ]; }
+# CI starts from a cold cache and runs this before the QEMU targets build
+# the tree: build it here (Debian's packages; minutes, once)
+if ! have_tree && [ "${CI:-}" = true ]; then
+	echo "building the lab image tree (qemu/mkcloudimg.sh --tree-only)"
+	bash "$(dirname "$0")/../../qemu/mkcloudimg.sh" --tree-only >"${TMPDIR:-/tmp}/rootcrypt-tree.log" 2>&1 ||
+		{ tail -n 20 "${TMPDIR:-/tmp}/rootcrypt-tree.log"; die "the lab image tree could not be built"; }
+fi
+have_tree ||
+	{ echo "skip: no lab image tree with grub-install at $tree (built by qemu/mkcloudimg.sh --tree-only)"; exit 77; }
 d=$(mktemp -d)
 loop=
 cleanup() {
