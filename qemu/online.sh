@@ -162,7 +162,7 @@ header_to() {
 	if [ "$layout" = detached ]; then
 		read -r s z < <(part_span "$BOOT_PART")
 		dd if="$d" of="$out/boot.part" bs=1M skip=$((s / 1048576)) count=$((z / 1048576)) status=none
-		e2fsck -fy -E journal_only "$out/boot.part" >/dev/null 2>&1 || :
+		e2fsck -y -E journal_only "$out/boot.part" >/dev/null 2>&1 || :
 		debugfs -R "dump /rootcrypt-root.luks $1" "$out/boot.part" >/dev/null 2>&1 || :
 		[ -s "$1" ] || rm -f "$1"
 		rm -f "$out/boot.part"
