@@ -11,7 +11,8 @@
 #                      with its time (benchmarks; 0.2 s resolution)
 # bios: SeaBIOS (QEMU's default); uefi: OVMF_CODE_4M.fd read-only + a writable
 # OVMF_VARS_4M.fd copy as two pflash drives (Debian's ovmf).
-# Exit: 0 guest powered off, 3 stopped on REGEX, 124 timeout, else QEMU failed.
+# Exit: 0 guest powered off, 3 stopped on REGEX, 124 timeout, 125 a dead end
+# (lib.sh: dead_end; the console's last lines go to stderr), else QEMU failed.
 # LOG.runner: events with seconds since start, including when the serial log
 # first showed "RCTEST:booted" (the root is up).
 set -euo pipefail
@@ -100,6 +101,12 @@ PY
 		wait "$pid" 2>/dev/null || :
 		exit 3
 	fi
+	if dead_end "$log"; then
+		note "dead end: $(grep -aE -m1 'maintenance|emergency mode|^\(initramfs\) |dracut:/# |grub rescue>' "$log" | tr -d '\r' | cut -c1-120)"
+		kill -KILL "$pid"; wait "$pid" 2>/dev/null || :
+		console_tail "$log"
+		exit 125
+	fi
 	if kernel_stalled "$log" "$stall_s"; then
 		note "kernel stalled before /init: console silent ${stall_s}s"
 		kill -KILL "$pid"; wait "$pid" 2>/dev/null || :
@@ -110,6 +117,7 @@ PY
 	if [ "$(($(date +%s%N) - t0))" -ge $((timeout * 1000000000)) ]; then
 		note "timeout after ${timeout}s"
 		kill -KILL "$pid"; wait "$pid" 2>/dev/null || :
+		console_tail "$log"
 		exit 124
 	fi
 	sleep 0.2

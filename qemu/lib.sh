@@ -160,6 +160,18 @@ kernel_stalled() {
 	grep -qa 'Linux version' "$1" && ! past_init "$1" &&
 		[ $(($(date +%s) - $(stat -c %Y "$1"))) -ge "$2" ]
 }
+# dead_end LOG: the guest waits at a prompt nobody here answers (systemd's
+# emergency or maintenance shell, initramfs-tools' or dracut's shell, GRUB's
+# rescue prompt). Waiting out the timeout from there only costs CI its hour.
+dead_end() {
+	grep -qaE 'Give root password for maintenance|Press Enter for maintenance|You are in emergency mode|^\(initramfs\) |dracut:/# |grub rescue>' "$1"
+}
+# console_tail LOG [N]: the last N (25) non-empty console lines, indented, on
+# stderr: what a failed boot showed last, in the test output itself.
+console_tail() {
+	echo "    --- last ${2:-25} lines of the serial console, $1:" >&2
+	tr -d '\r' <"$1" | grep -a . | tail -n "${2:-25}" | cut -c1-200 | sed 's/^/    | /' >&2
+}
 past_init() { grep -qaE 'Run /init as init process|Freeing unused kernel|rootcrypt|RCTEST' "$1"; }
 # kernel_died_early LOG: the kernel panicked before it ran /init (the same
 # emulator class: "IO-APIC + timer doesn't work!" when the vCPU is starved;
