@@ -174,7 +174,7 @@ qemu-firmware: rootcrypt
 .PHONY: qemu-firmware
 
 # What does not fit CI's hour: the firmware boots, the boot scenarios with
-# the two CI leaves out (RCTEST_FULL), the plain L1 image through both
+# those CI leaves out (RCTEST_FULL, qemu/run-tests.sh says which), the plain L1 image through both
 # firmwares (GRUB alone, no rootcrypt), L1 with a power cut as each step of
 # the /boot split starts (UEFI first), whose unlocked system then installs a
 # second kernel package and boots it; L1 with dracut; online mode with power
