@@ -44,20 +44,25 @@
 # drops its key from root's user keyring and starts it again: the unit must
 # fetch the key from the fake Key Vault over the running system's network
 # (the marker's token) and finish.
+# --fence-at N: once the pass is at >= N %, the guest stops the unit, makes
+# dpkg's record of libcryptsetup12 say 2:2.7.2-1 (inside the 2.7.0-2.7.4
+# online-reencryption bug) and starts it: the unit must refuse to resume
+# (status paused, in progress); with the record restored it must finish.
 # Usage: online.sh [--out DIR] [--timeout S (900)] [--first bios|uefi]
 #                  [--cuts "setup N..."] [--size-mib N (1200)]
 #                  [--gen initramfs-tools|dracut] [--rate N] [--poweroff-at N]
 #                  [--random-cuts K] [--layout in-place|detached] [--refetch-at N]
+#                  [--fence-at N]
 # Exit 0 every boot as expected, 1 otherwise (the report says where).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || die "needs root"
-out= timeout=900 first=bios cuts= size=1200 gen=initramfs-tools rate= poff= layout=in-place refetch=
+out= timeout=900 first=bios cuts= size=1200 gen=initramfs-tools rate= poff= layout=in-place refetch= fence=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--out) out=$2 ;; --timeout) timeout=$2 ;; --first) first=$2 ;; --cuts) cuts=$2 ;;
 	--size-mib) size=$2 ;; --gen) gen=$2 ;; --rate) rate=$2 ;; --poweroff-at) poff=$2 ;;
-	--layout) layout=$2 ;; --refetch-at) refetch=$2 ;;
+	--layout) layout=$2 ;; --refetch-at) refetch=$2 ;; --fence-at) fence=$2 ;;
 	--random-cuts) for i in $(seq 0 $(($2 - 1))); do
 			cuts="$cuts $((5 + 80 * i / $2 + RANDOM % (80 / $2)))"
 		done ;;
@@ -90,6 +95,7 @@ printf 'ca_file = /etc/rootcrypt/ca.pem\nresolve = %s:443:%s\n' "$VAULT_HOST" "$
 	>>"\$MNT/etc/rootcrypt.conf"
 [ -z "$poff" ] || echo "$poff" >"\$MNT/var/lib/rctest-online-poweroff-at"
 [ -z "$refetch" ] || echo "$refetch" >"\$MNT/var/lib/rctest-online-refetch-at"
+[ -z "$fence" ] || echo "$fence" >"\$MNT/var/lib/rctest-online-fence-at"
 [ -z "$rate" ] || echo "online_rate = $rate" >>"\$MNT/etc/rootcrypt.conf"
 if [ $gen = dracut ]; then
 	img_chroot dracut --force --regenerate-all >"$out/generator.log" 2>&1
@@ -271,6 +277,18 @@ if [ -n "$refetch" ]; then
 		echo "run: $(grep -a -m1 '^RCTEST:online-refetch' "$out/run.log" | tr -d '\r' | sed 's/^RCTEST://'); the unit fetched it from Key Vault and finished"
 	else
 		fail "run: the Key Vault fallback (--refetch-at $refetch)"
+	fi
+fi
+
+if [ -n "$fence" ]; then
+	if has run 'online-fence library 2:2.7.2-1 ' &&
+		grep -qaE '^RCTEST:online-fence state=EncryptionInProgress .*service=(inactive|failed) .*last_error=paused: ' "$out/run.log" &&
+		grep -qa '^  online: .*2\.7\.2.*not resuming' "$out/run.log" && has run 'online-end state=Encrypted'; then
+		echo "run: $(grep -a -m1 '^RCTEST:online-fence state' "$out/run.log" | tr -d '\r' | sed 's/^RCTEST://' | cut -c1-200)"
+		echo "run: with dpkg's record restored the unit resumed and finished"
+	else
+		fail "run: the version fence on the running system (--fence-at $fence)"
+		grep -a 'online-fence\|not resuming' "$out/run.log" | tr -d '\r' | sed 's/^/    /'
 	fi
 fi
 
