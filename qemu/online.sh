@@ -282,7 +282,7 @@ fi
 
 if [ -n "$fence" ]; then
 	if has run 'online-fence library 2:2.7.2-1 ' &&
-		grep -qaE '^RCTEST:online-fence state=EncryptionInProgress .*service=(inactive|failed) .*last_error=paused: ' "$out/run.log" &&
+		grep -qaE '^RCTEST:online-fence state=EncryptionInProgress .*service=.*(inactive|failed) .*last_error=paused: ' "$out/run.log" &&
 		grep -qa '^  online: .*2\.7\.2.*not resuming' "$out/run.log" && has run 'online-end state=Encrypted'; then
 		echo "run: $(grep -a -m1 '^RCTEST:online-fence state' "$out/run.log" | tr -d '\r' | sed 's/^RCTEST://' | cut -c1-200)"
 		echo "run: with dpkg's record restored the unit resumed and finished"
