@@ -180,7 +180,9 @@ qemu-firmware: rootcrypt
 # second kernel package and boots it; L1 with dracut; online mode with power
 # cuts (in the set-up, at 5 random points of the pass), with dracut, a
 # 5 MB/s rate limit and a clean shutdown mid-pass, and with dracut and the
-# header detached on /boot (no free space behind the root) under cuts.
+# header detached on /boot (no free space behind the root) under cuts;
+# detached with the unit's key dropped mid-pass (Key Vault fallback); the
+# version fence on the running system (dpkg says libcryptsetup 2.7.2).
 qemu-test-full: qemu-firmware
 	RCTEST_FULL=1 bash qemu/run-tests.sh
 	bash qemu/firmware-boot.sh
@@ -190,6 +192,8 @@ qemu-test-full: qemu-firmware
 	bash qemu/online.sh --first uefi --cuts setup --random-cuts 5
 	bash qemu/online.sh --gen dracut --rate 5 --poweroff-at 40
 	bash qemu/online.sh --gen dracut --layout detached --cuts setup --random-cuts 3
+	bash qemu/online.sh --layout detached --refetch-at 30
+	bash qemu/online.sh --first uefi --fence-at 30
 .PHONY: qemu-test-full
 
 # Not a test: online mode's first boot and background pass against offline
