@@ -21,6 +21,8 @@
 # --gen dracut: the image's initramfs comes from dracut (its module carries
 # the split's e2fsprogs), boot 2's package update is dracut
 # --regenerate-all + update-grub.
+# --free-mib N: layout L2 (an operator grew the disk): N MiB free behind the
+# root; the split then takes /boot's room from there, no shrink.
 # --demo (make demo): boots 1 and 2 only, no package update in boot 2.
 # --cuts STEPS: before boot 1, power cuts: one boot per step named (e.g.
 # "table fill switch-esp"), each stopped by the firmware runner the moment
@@ -28,16 +30,17 @@
 # Usage: firmware-split.sh [--out DIR] [--timeout S (900)] [--first bios|uefi]
 #                          [--cuts "STEP..."] [--kernel-update] [--gen dracut]
 #                          [--size-mib N (mkcloudimg's 1200)] [--demo]
+#                          [--free-mib N (0)]
 # Exit 0 every boot as expected, 1 otherwise (the report says where).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || die "needs root"
-out= timeout=900 first=bios cuts= kupdate= gen=initramfs-tools size=1200 demo=
+out= timeout=900 first=bios cuts= kupdate= gen=initramfs-tools size=1200 demo= free=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel-update) kupdate=1; shift; continue ;;
 	--demo) demo=1; shift; continue ;;
-	--out) out=$2 ;; --timeout) timeout=$2 ;; --first) first=$2 ;; --cuts) cuts=$2 ;; --gen) gen=$2 ;; --size-mib) size=$2 ;;
+	--out) out=$2 ;; --timeout) timeout=$2 ;; --first) first=$2 ;; --cuts) cuts=$2 ;; --gen) gen=$2 ;; --size-mib) size=$2 ;; --free-mib) free=$2 ;;
 	*) die "firmware-split.sh: unknown option '$1'" ;;
 	esac
 	shift 2
@@ -72,7 +75,7 @@ if [ -n "$kupdate" ]; then
 	kadd=(--add "$(update_kernel_deb):/var/lib/rctest-kernel")
 	KVER2=$(update_kver)
 fi
-bash "$QEMU_DIR/mkcloudimg.sh" "$d" --size-mib "$size" --gen "$gen" ${kadd[@]+"${kadd[@]}"} --hook "bash $out/enroll-hook.sh"
+bash "$QEMU_DIR/mkcloudimg.sh" "$d" --size-mib "$size" --free-mib "$free" --gen "$gen" ${kadd[@]+"${kadd[@]}"} --hook "bash $out/enroll-hook.sh"
 # shellcheck disable=SC1090
 . "$d.env"
 echo "enroll said:"; sed 's/^/  /' "$out/enroll.out"
@@ -130,6 +133,13 @@ if ok boot1 && grep -qa '/boot split: done' "$out/boot1.log" && grep -qa 'rootcr
 	echo "boot 1: /boot split off, encrypted, root on /dev/mapper/root, /boot on vda2 intact"
 else
 	fail "boot 1"
+fi
+if [ "$free" -gt 0 ]; then
+	if grep -qa 'boot split: shrinking' "$out/boot1.log"; then
+		fail "boot 1 shrank the root file system with $free MiB free behind it (L2)"
+	else
+		echo "boot 1: L2, /boot's room taken from the $free MiB behind the root, no shrink"
+	fi
 fi
 if [ -z "$cuts" ] && ! grep -qa '/boot split: step switch-bios' "$out/boot1.log"; then
 	fail "boot 1 did not run the split's steps through switch-bios"
