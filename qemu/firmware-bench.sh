@@ -73,7 +73,7 @@ boot() { # NAME
 	boot boot1
 	grep -qa '/boot split: done' "$out/boot1.log" || die "boot1: no /boot split (see $out/boot1.log)"
 	s=$(t boot1 'split: step shrink') sd=$(t boot1 'split: done')
-	e0=$(t boot1 'in place') e1=$(t boot1 'is encrypted') r=$(t boot1 'RCTEST:booted')
+	e0=$(t boot1 'encrypting .* in place') e1=$(t boot1 'is encrypted') r=$(t boot1 'RCTEST:booted')
 	bytes=$(grep -aoE -m1 'in place: [0-9]+ bytes' "$out/boot1.log" | grep -oE '[0-9]+' || echo 0)
 	echo "first boot: /boot split $(span "$s" "$sd")s, key stored $(span "$sd" "$e0")s," \
 		"encryption $(span "$e0" "$e1")s ($(awk -v b="$bytes" -v s="$(span "$e0" "$e1")" 'BEGIN { if (s > 0) printf "%.1f", b / s / 1e6; else print "?" }') MB/s)," \
