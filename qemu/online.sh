@@ -310,7 +310,7 @@ if [ -n "$rate" ]; then
 	elif awk -v a="$cs" -v b="$jr" -v r="$rate" 'BEGIN { exit !(a >= 0.9 * r && b >= 0.9 * r) }'; then
 		echo "rate: online_rate = $rate MB/s held within 10 %: traffic by cryptsetup's average $cs MB/s, by the journal $jr MB/s"
 	else
-		echo "rate: online_rate = $rate MB/s not exceeded, but not reached either (traffic by cryptsetup's average $cs MB/s, by the journal $jr MB/s: this host too busy to tell the cap from its own speed)"
+		echo "rate: online_rate = $rate MB/s not exceeded; not within 10 % below it by both measures (traffic by cryptsetup's average $cs MB/s, by the journal $jr MB/s; a busy host converts below any cap)"
 	fi
 fi
 
