@@ -177,7 +177,8 @@ qemu-firmware: rootcrypt
 # those CI leaves out (RCTEST_FULL, qemu/run-tests.sh says which), the plain L1 image through both
 # firmwares (GRUB alone, no rootcrypt), L1 with a power cut as each step of
 # the /boot split starts (UEFI first), whose unlocked system then installs a
-# second kernel package and boots it; L1 with dracut; online mode with power
+# second kernel package and boots it; L1 with dracut; L2 (320 MiB free behind
+# the root: no shrink); online mode with power
 # cuts (in the set-up, at 5 random points of the pass), with dracut, a
 # 5 MB/s rate limit and a clean shutdown mid-pass, and with dracut and the
 # header detached on /boot (no free space behind the root) under cuts;
@@ -189,6 +190,7 @@ qemu-test-full: qemu-firmware
 	bash qemu/firmware-split.sh --first uefi \
 		--cuts "shrink table fill fstab switch-esp switch-bios" --kernel-update
 	bash qemu/firmware-split.sh --gen dracut --size-mib 1300
+	bash qemu/firmware-split.sh --free-mib 320
 	bash qemu/online.sh --first uefi --cuts setup --random-cuts 5
 	bash qemu/online.sh --gen dracut --rate 5 --poweroff-at 40
 	bash qemu/online.sh --gen dracut --layout detached --cuts setup --random-cuts 3
